@@ -1,0 +1,81 @@
+# tamavisor build, test and run targets. `make help` lists them.
+
+SHELL := /bin/bash
+GO ?= go
+BUILD := build
+IMAGE := $(BUILD)/tamavisor.elf
+ISO := $(BUILD)/tamavisor.iso
+
+# The TamaGo distribution that matches github.com/usbarmory/tamago in go.mod.
+# `go tool tamago` runs it from the user cache directory; TAMAGO may name a
+# TamaGo `go` binary directly instead (as upstream examples do).
+TAMAGO_VERSION := tamago-go1.26.0
+TAMAGO_GOROOT ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tamago-go/$(TAMAGO_VERSION)
+TAMAGO ?=
+
+# Link-time layout: boot/layout.go holds the numbers (a test checks that these agree).
+TEXT_ADDRESS := 0x01010000
+TAGS := linkcpuinit,linkramstart
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -T $(TEXT_ADDRESS) -R 0x1000 -X main.version=$(VERSION)
+TAMAGO_ENV := GOOS=tamago GOOSPKG=github.com/usbarmory/tamago GOARCH=amd64
+
+.PHONY: all image iso run test test-host test-integration bench vet fmt clean help toolchain
+
+all: image
+
+help:
+	@echo "make image   build $(IMAGE) (the hypervisor, bootable by PVH, Multiboot and Multiboot2)"
+	@echo "make iso     build $(ISO) (GRUB, legacy BIOS and UEFI; write it to a USB stick)"
+	@echo "make run     boot it in the best test bed here: QEMU/KVM with nested VT-x, else Bochs"
+	@echo "make test    host tests, then integration tests that boot the image in QEMU and Bochs"
+	@echo "make bench   image size and emulated instructions from reset to banner (Bochs)"
+	@echo "make vet     gofmt and go vet, for the host and for GOOS=tamago"
+
+# toolchain resolves the TamaGo go command or stops with one line saying what
+# is missing and where it was looked for.
+toolchain:
+	@if [ -n "$(TAMAGO)" ]; then \
+		[ -x "$(TAMAGO)" ] || { echo "tamavisor: TamaGo toolchain not found: TAMAGO=$(TAMAGO) is not an executable (see README.md, 'Toolchain')" >&2; exit 1; }; \
+	elif [ ! -x "$(TAMAGO_GOROOT)/bin/go" ]; then \
+		echo "tamavisor: TamaGo toolchain not found: $(TAMAGO_VERSION) is not installed at $(TAMAGO_GOROOT) (see README.md, 'Toolchain'; or set TAMAGO=/path/to/tamago-go/bin/go)" >&2; exit 1; \
+	fi
+
+TAMAGO_GO = $(if $(TAMAGO),$(TAMAGO),$(shell $(GO) tool -n github.com/usbarmory/tamago/cmd/tamago))
+
+image: toolchain
+	@mkdir -p $(BUILD)
+	$(TAMAGO_ENV) $(TAMAGO_GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $(IMAGE).tmp ./cmd/tamavisor
+	$(GO) run ./cmd/mkboot $(IMAGE).tmp
+	@mv $(IMAGE).tmp $(IMAGE)
+	@echo "built $(IMAGE) ($$(stat -c %s $(IMAGE)) bytes)"
+
+iso: image
+	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
+	cp $(IMAGE) $(BUILD)/iso/boot/tamavisor.elf
+	cp qemu/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
+	grub-mkrescue -o $(ISO) $(BUILD)/iso 2> $(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log >&2; exit 1; }
+	@echo "built $(ISO) ($$(stat -c %s $(ISO)) bytes)"
+
+run: iso
+	$(GO) run ./cmd/testbed run -image $(IMAGE) -iso $(ISO)
+
+test: test-host test-integration
+
+test-host:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+test-integration: iso
+	$(GO) test -tags integration -count=1 -timeout 25m -v ./qemu/... 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)'; exit $${PIPESTATUS[0]}
+
+bench: iso
+	$(GO) run ./cmd/testbed bench -image $(IMAGE) -iso $(ISO)
+
+vet: toolchain
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(TAMAGO_ENV) $(TAMAGO_GO) vet -tags $(TAGS) ./...
+
+clean:
+	rm -rf $(BUILD)
