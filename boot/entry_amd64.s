@@ -277,15 +277,18 @@ TEXT snapshot<>(SB),NOSPLIT|NOFRAME,$0
 	CALL	snap<>(SB)
 	MOVL	·bootMagic(SB), AX
 	MOVL	·bootInfo(SB), BX		// zero-extends into RBX
+	// PVH leaves EAX undefined (QEMU's microvm passes 0x2badb002): its
+	// magic is start_info's first field, so it is checked first (as in
+	// bootinfo.Parse).
+	CMPQ	BX, $0x500
+	JCS	bymagic
+	CMPL	(BX), $PVH_MAGIC
+	JEQ	pvh
+bymagic:
 	CMPL	AX, $MB2_MAGIC
 	JEQ	mb2
 	CMPL	AX, $MB1_MAGIC
 	JEQ	mb1
-	// PVH leaves EAX undefined: the magic is start_info's first field.
-	CMPQ	BX, $0x1000
-	JCS	done
-	CMPL	(BX), $PVH_MAGIC
-	JEQ	pvh
 	JMP	done
 
 mb2:

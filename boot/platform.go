@@ -68,6 +68,8 @@ func hwinit1() {
 
 	if hz, ok := calibratePIT(); ok {
 		setTSC(hz, "PIT channel 2")
+	} else if hz, ok := calibratePITReadback(); ok {
+		setTSC(hz, "PIT channel 0")
 	}
 }
 
@@ -125,6 +127,43 @@ func calibratePIT() (hz uint64, ok bool) {
 		}
 	}
 	x86.Out8(0x61, port61)
+	return 0, false
+}
+
+// calibratePITReadback measures the TSC against channel 0 of the 8254 PIT by
+// reading its count back (Intel 8254 datasheet, "Counter Latch Command"), for
+// machines where port 0x61 does not reach channel 2's gate (QEMU's microvm).
+// Channel 0 runs in mode 2 from 65536; the 8259 is masked, so its IRQ 0 goes
+// nowhere.
+func calibratePITReadback() (hz uint64, ok bool) {
+	const (
+		pitHz = 1193182
+		ticks = pitHz / 20 // 50 ms
+	)
+	read := func() uint16 {
+		x86.Out8(0x43, 0x00) // latch channel 0
+		lo := x86.In8(0x40)
+		return uint16(x86.In8(0x40))<<8 | uint16(lo)
+	}
+	x86.Out8(0x43, 0x34) // channel 0, lobyte/hibyte, mode 2, binary
+	x86.Out8(0x40, 0)
+	x86.Out8(0x40, 0) // reload 0: 65536
+	prev := read()
+	if prev == 0xffff && read() == 0xffff {
+		return 0, false // a floating bus, no PIT
+	}
+	t0 := x86.RDTSC()
+	var elapsed uint64
+	for i := 0; i < 100_000_000; i++ {
+		now := read()
+		elapsed += uint64(prev - now) // counts down; wraps at 65536
+		prev = now
+		if elapsed >= ticks {
+			t1 := x86.RDTSC()
+			hz = (t1 - t0) * pitHz / elapsed
+			return hz, hz > 1_000_000
+		}
+	}
 	return 0, false
 }
 

@@ -235,7 +235,7 @@ func (m *Machine) calibrate() error {
 		m.TSCHz, m.TSCSource = tscHz, tscSource
 		return nil
 	}
-	tried = append(tried, "no PIT answered")
+	tried = append(tried, "no PIT answered (channel 2 through port 0x61, nor channel 0 read back)")
 	if m.FADT != nil && m.FADT.PMTimerPort != 0 {
 		if hz, ok := calibratePMTimer(m.FADT.PMTimerPort, m.FADT.PMTimer32Bit); ok {
 			setTSC(hz, fmt.Sprintf("the ACPI PM timer (port %#x)", m.FADT.PMTimerPort))

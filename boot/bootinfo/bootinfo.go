@@ -275,15 +275,20 @@ func Parse(magic, info uint32, mem io.ReaderAt) (*Info, error) {
 		return nil, errors.New("bootinfo: no memory to read the boot information from")
 	}
 	m := physMem{mem}
+	// PVH is recognised first, by the magic at EBX: PVH leaves EAX
+	// undefined, and QEMU's microvm enters PVH kernels with EAX =
+	// 0x2badb002 (seen with QEMU 7.2). A Multiboot2 total_size or a
+	// Multiboot flags word never equals the PVH magic (its high bits are
+	// reserved or far beyond MaxMultiboot2Size).
+	v, err := m.u32(uint64(info))
+	if err == nil && v == PVHMagic {
+		return parsePVH(uint64(info), m)
+	}
 	switch magic {
 	case Multiboot2Magic:
 		return parseMultiboot2(uint64(info), m)
 	case MultibootMagic:
 		return parseMultiboot(uint64(info), m)
-	}
-	v, err := m.u32(uint64(info))
-	if err == nil && v == PVHMagic {
-		return parsePVH(uint64(info), m)
 	}
 	found := fmt.Sprintf("u32 at EBX is 0x%08x", v)
 	if err != nil {

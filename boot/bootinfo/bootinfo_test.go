@@ -26,14 +26,21 @@ func TestParseUnknownMagic(t *testing.T) {
 	}
 }
 
-// The magic in EAX decides; a PVH start_info is only looked for when EAX
-// matches neither Multiboot magic.
+// A PVH start_info at EBX wins over the magic in EAX (QEMU's microvm enters
+// PVH kernels with EAX = 0x2badb002); otherwise the magic in EAX decides.
 func TestParseDispatch(t *testing.T) {
 	b := &pvh{version: 1, memmap: qemuMap}
 	s := snap(t, b.records(pvhBase)...)
-	_, err := Parse(MultibootMagic, pvhBase, s)
-	wantErr(t, err, "multiboot: ") // 0x336ec578 read as Multiboot flags
-	_, err = Parse(Multiboot2Magic, pvhBase, s)
+	for _, eax := range []uint32{MultibootMagic, Multiboot2Magic} {
+		info, err := Parse(eax, pvhBase, s)
+		if err != nil || info.Protocol != PVH {
+			t.Errorf("Parse(EAX=%#x) = %v, %v; want PVH", eax, info, err)
+		}
+	}
+	s = snap(t, Record{0x9000, le32(0x12345678)})
+	_, err := Parse(MultibootMagic, 0x9000, s)
+	wantErr(t, err, "multiboot: ")
+	_, err = Parse(Multiboot2Magic, 0x9000, s)
 	wantErr(t, err, "multiboot2: ")
 }
 
