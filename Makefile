@@ -19,6 +19,8 @@ TAGS := linkcpuinit,linkramstart
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -T $(TEXT_ADDRESS) -R 0x1000 -X main.version=$(VERSION)
 TAMAGO_ENV := GOOS=tamago GOOSPKG=github.com/usbarmory/tamago GOARCH=amd64
+# The packages that go into the image (the rest are host tools and tests).
+IMAGE_PKGS := ./cmd/tamavisor ./boot/... ./x86/... ./mem/... ./vmx/... ./svm/... ./console/...
 
 .PHONY: all image iso run test test-host test-integration bench vet fmt clean help toolchain
 
@@ -60,10 +62,9 @@ iso: image
 run: iso
 	$(GO) run ./cmd/testbed run -image $(IMAGE) -iso $(ISO)
 
-test: test-host test-integration
+test: vet test-host test-integration
 
 test-host:
-	$(GO) vet ./...
 	$(GO) test ./...
 
 test-integration: iso
@@ -75,7 +76,7 @@ bench: iso
 vet: toolchain
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	$(TAMAGO_ENV) $(TAMAGO_GO) vet -tags $(TAGS) ./...
+	$(TAMAGO_ENV) $(TAMAGO_GO) vet -tags $(TAGS) $(IMAGE_PKGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -40,7 +40,14 @@ var (
 
 	// pml4 is the physical address of the PML4 the entry code built.
 	pml4 uint64
+
+	// entryTSC is the TSC when the boot loader jumped to the image.
+	entryTSC uint64
 )
+
+// EntryTSC returns the TSC at the image's first instruction. Under Bochs,
+// whose TSC counts emulated instructions, TSC deltas are path lengths.
+func EntryTSC() uint64 { return entryTSC }
 
 // Messages the entry code prints before Go runs: NUL-terminated, CRLF.
 var (

@@ -92,6 +92,10 @@ TEXT cpuinit(SB),NOSPLIT|NOFRAME,$0
 	MOVL	SI, (BX)
 	ABS32(·bootStack+const_bootStackSize(SB), BX)
 	MOVL	BX, SP
+	ABS32(·entryTSC(SB), BX)
+	RDTSC
+	MOVL	AX, 0(BX)
+	MOVL	DX, 4(BX)
 
 	// Mask both 8259 PICs before anything can enable interrupts: a pending
 	// PIT tick would otherwise arrive before an IDT exists.

@@ -155,38 +155,15 @@ func (l lowMemory) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (m *Machine) loadACPI(low io.ReaderAt, log *console.Logger) error {
-	info := m.Info
-	var rsdp *acpi.RSDP
-	var err error
-	switch {
-	case info.RSDP != nil:
-		rsdp, err = acpi.ParseRSDP(info.RSDP)
-	case info.RSDPAddr != 0:
-		rsdp, err = acpi.ReadRSDP(low, info.RSDPAddr)
-		m.recordMem(low, info.RSDPAddr, acpi.RSDPv2Length)
-	default:
-		var addr uint64
-		if addr, err = acpi.FindRSDP(low); err == nil {
-			m.recordMem(low, addr, acpi.RSDPv2Length)
-			m.recordMem(low, acpi.EBDAPointer, 2)
-			rsdp, err = acpi.ReadRSDP(low, addr)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("no usable RSDP: %w", err)
-	}
-	tables, err := acpi.Load(low, rsdp)
+	tables, err := LoadACPI(m.Info, low, m.Dump.Mem)
 	if err != nil {
 		return err
 	}
+	rsdp := tables.RSDP
 	m.ACPI = tables
 	var sigs []string
 	for _, t := range tables.List {
 		sigs = append(sigs, t.Signature)
-		m.Dump.Mem[t.Addr] = t.Bytes()
-	}
-	if tables.RootAddr != 0 {
-		m.recordMem(low, tables.RootAddr, uint64(rootLength(low, tables.RootAddr)))
 	}
 	m.Emulator = tables.OEMID() == acpi.OEMIDBochs
 	log.Printf("acpi: OEM %q, revision %d, %s, tables %s%s", tables.OEMID(), rsdp.Revision, tables.Root, strings.Join(sigs, " "),
@@ -208,25 +185,6 @@ func (m *Machine) loadACPI(low io.ReaderAt, log *console.Logger) error {
 		}
 	}
 	return nil
-}
-
-// rootLength reads the RSDT/XSDT length from its header.
-func rootLength(r io.ReaderAt, addr uint64) uint32 {
-	var h [8]byte
-	if _, err := r.ReadAt(h[:], int64(addr)); err != nil {
-		return 0
-	}
-	return uint32(h[4]) | uint32(h[5])<<8 | uint32(h[6])<<16 | uint32(h[7])<<24
-}
-
-func (m *Machine) recordMem(r io.ReaderAt, addr, n uint64) {
-	if n == 0 || n > 1<<20 {
-		return
-	}
-	b := make([]byte, n)
-	if _, err := r.ReadAt(b, int64(addr)); err == nil {
-		m.Dump.Mem[addr] = b
-	}
 }
 
 func (m *Machine) calibrate() error {

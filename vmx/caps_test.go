@@ -612,12 +612,11 @@ func TestCore2X6800(t *testing.T) {
 	}
 }
 
-// TestBochsSkylakeX checks what the known Bochs corei7_skylake_x values
-// imply. The file is partial (see testdata/README.md); once it holds a full
-// dump, ReadCaps on it is checked too.
+// TestBochsSkylakeX decodes the values Bochs's corei7_skylake_x model
+// reported at a real boot (testdata/bochs-skylake-x.msr).
 func TestBochsSkylakeX(t *testing.T) {
 	m := loadMSRFile(t, "bochs-skylake-x.msr")
-	for _, msr := range []uint32{MSRFeatureControl, MSRBasic, MSRProcBasedCtls2, MSREPTVPIDCap} {
+	for _, msr := range []uint32{MSRFeatureControl, MSRBasic, MSRPinBasedCtls, MSRProcBasedCtls2, MSREPTVPIDCap, MSRTrueEntryCtls} {
 		if _, ok := m[msr]; !ok {
 			t.Fatalf("%s missing", MSRName(msr))
 		}
@@ -668,22 +667,20 @@ func TestBochsSkylakeX(t *testing.T) {
 
 	f := &fakeMSRs{m: m}
 	c, err := ReadCaps(f.read)
-	if _, full := m[MSRPinBasedCtls]; !full {
-		t.Log("bochs-skylake-x.msr is partial: full decode skipped")
-		var me *MSRError
-		if !errors.As(err, &me) || me.MSR != MSRPinBasedCtls {
-			t.Errorf("ReadCaps on the partial file: %v, want a failed read of IA32_VMX_PINBASED_CTLS", err)
-		}
-		return
-	}
 	if err != nil {
 		t.Fatalf("ReadCaps: %v", err)
 	}
 	if c.Basic != b || c.ProcBased2.Allowed1 != p2.Allowed1 || c.EPTVPID != e {
 		t.Error("ReadCaps disagrees with the raw values")
 	}
-	if got := c.Summary(); !strings.HasPrefix(got, prefix) {
-		t.Errorf("Summary = %q, want prefix %q", got, prefix)
+	// What the boot banner says in Bochs: the preemption timer counts at the
+	// TSC rate (IA32_VMX_MISC bits 4:0 = 0).
+	if got, want := c.Summary(), prefix+", preemption timer (TSC>>0)"; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+	if !c.HasPreemptionTimer() || c.PreemptionTimerShift() != 0 || !c.HasMSRBitmaps() || !c.HasIOBitmaps() || !c.HasEFERSwitch() {
+		t.Errorf("Bochs controls: preemption timer %v (shift %d), MSR bitmaps %v, I/O bitmaps %v, EFER switch %v",
+			c.HasPreemptionTimer(), c.PreemptionTimerShift(), c.HasMSRBitmaps(), c.HasIOBitmaps(), c.HasEFERSwitch())
 	}
 }
 

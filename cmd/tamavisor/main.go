@@ -24,7 +24,9 @@ func main() {
 		log.Printf("halting: cannot continue")
 		boot.Halt()
 	}
-	log.Printf("bench: reset-to-banner: %d TSC ticks", x86.RDTSC())
+	now := x86.RDTSC()
+	log.Printf("bench: reset-to-banner: %d TSC ticks", now)
+	log.Printf("bench: entry-to-banner: %d TSC ticks", now-boot.EntryTSC())
 
 	if m.VMX == nil {
 		log.Printf("halting: tamavisor needs Intel VT-x, and this machine does not offer it (see the vmx line above)")

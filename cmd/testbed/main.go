@@ -3,11 +3,15 @@
 //	testbed run   -image build/tamavisor.elf -iso build/tamavisor.iso
 //	testbed boot  -emulator bochs|qemu -boot iso|kernel|uefi [flags]
 //	testbed bench -image build/tamavisor.elf -iso build/tamavisor.iso
+//	testbed capture -image build/tamavisor.elf -out boot/testdata
 //
 // run picks the best test bed on this machine: QEMU with KVM when /dev/kvm
 // offers nested VT-x, else Bochs (which emulates VT-x with EPT), and says
 // why. boot runs one configuration and keeps its logs. bench prints the
-// figures that `make bench` reports.
+// figures that `make bench` reports. capture boots every test bed with
+// tamavisor.dump=boot and writes what each printed to OUT/NAME.dump: the
+// recorded boot information, ACPI tables, CPUID leaves and MSRs that the
+// host tests replay.
 package main
 
 import (
@@ -15,10 +19,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"tamavisor/boot"
 	"tamavisor/qemu/testbed"
 )
 
@@ -31,9 +38,11 @@ func main() {
 	case "run":
 		err = run(os.Args[2:])
 	case "boot":
-		err = boot(os.Args[2:])
+		err = bootOne(os.Args[2:])
 	case "bench":
 		err = bench(os.Args[2:])
+	case "capture":
+		err = capture(os.Args[2:])
 	default:
 		usage()
 	}
@@ -44,7 +53,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: testbed run|boot|bench [flags] (see go doc tamavisor/cmd/testbed)")
+	fmt.Fprintln(os.Stderr, "usage: testbed run|boot|bench|capture [flags] (see go doc tamavisor/cmd/testbed)")
 	os.Exit(2)
 }
 
@@ -74,7 +83,7 @@ func run(args []string) error {
 	return nil
 }
 
-func boot(args []string) error {
+func bootOne(args []string) error {
 	fs := flag.NewFlagSet("boot", flag.ExitOnError)
 	var cfg testbed.Config
 	emu := fs.String("emulator", "qemu", "qemu or bochs")
@@ -132,5 +141,67 @@ func bench(args []string) error {
 		fmt.Printf("%s: %s\n", f.Name, f.Value)
 	}
 	fmt.Printf("bochs wall time: %s\n", res.Elapsed.Round(time.Millisecond))
+	return nil
+}
+
+func capture(args []string) error {
+	fs := flag.NewFlagSet("capture", flag.ExitOnError)
+	image := fs.String("image", "build/tamavisor.elf", "hypervisor ELF image (Multiboot2 headers)")
+	out := fs.String("out", "boot/testdata", "directory for the .dump files")
+	only := fs.String("only", "", "capture only the test beds whose name contains this")
+	fs.Parse(args)
+
+	work, err := os.MkdirTemp("", "tamavisor-capture-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	const cmdline = "tamavisor.dump=boot"
+	mb2 := filepath.Join(work, "mb2.iso")
+	if err := testbed.MakeISO(*image, testbed.GRUBConfig("multiboot2", cmdline), mb2); err != nil {
+		return err
+	}
+	// A Multiboot (v1) image: QEMU's -kernel refuses it, GRUB's multiboot takes it.
+	mb1Image := filepath.Join(work, "mb1.elf")
+	if msg, err := exec.Command("go", "run", "./cmd/mkboot", "-mb1", "-o", mb1Image, *image).CombinedOutput(); err != nil {
+		return fmt.Errorf("mkboot -mb1: %v: %s", err, msg)
+	}
+	mb1 := filepath.Join(work, "mb1.iso")
+	if err := testbed.MakeISO(mb1Image, testbed.GRUBConfig("multiboot", cmdline), mb1); err != nil {
+		return err
+	}
+	beds := []testbed.Config{
+		{Name: "qemu-pc-pvh", Emulator: testbed.QEMU, Boot: testbed.Kernel, Machine: "pc", CPUs: 2, Image: *image, Cmdline: cmdline},
+		{Name: "qemu-q35-pvh", Emulator: testbed.QEMU, Boot: testbed.Kernel, Machine: "q35", CPUs: 2, Image: *image, Cmdline: cmdline},
+		{Name: "qemu-microvm-pvh", Emulator: testbed.QEMU, Boot: testbed.Kernel, Machine: "microvm", CPUs: 2, Image: *image, Cmdline: cmdline},
+		{Name: "qemu-pc-grub-multiboot2", Emulator: testbed.QEMU, Boot: testbed.ISO, Machine: "pc", CPUs: 2, ISO: mb2},
+		{Name: "qemu-pc-grub-multiboot", Emulator: testbed.QEMU, Boot: testbed.ISO, Machine: "pc", CPUs: 2, ISO: mb1},
+		{Name: "qemu-q35-uefi-multiboot2", Emulator: testbed.QEMU, Boot: testbed.UEFI, Machine: "q35", CPUs: 2, ISO: mb2},
+		{Name: "bochs-skylake-x-grub-multiboot2", Emulator: testbed.Bochs, Boot: testbed.ISO, CPU: "corei7_skylake_x", CPUs: 2, ISO: mb2},
+		{Name: "bochs-haswell-grub-multiboot", Emulator: testbed.Bochs, Boot: testbed.ISO, CPU: "corei7_haswell_4770", CPUs: 1, ISO: mb1},
+	}
+	for _, cfg := range beds {
+		if !strings.Contains(cfg.Name, *only) {
+			continue
+		}
+		cfg.MemoryMiB, cfg.Timeout = 512, 5*time.Minute
+		cfg.LogDir = filepath.Join(work, cfg.Name)
+		fmt.Fprintf(os.Stderr, "capture: %s...\n", cfg.Name)
+		res, err := testbed.Run(context.Background(), cfg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", cfg.Name, err)
+		}
+		if _, err := boot.ParseDump(strings.NewReader(res.Serial)); err != nil {
+			return fmt.Errorf("%s: the boot printed no complete dump (%v); serial log:\n%s", cfg.Name, err, res.Serial)
+		}
+		var lines []string
+		lines = append(lines, fmt.Sprintf("# %s: recorded by `go run ./cmd/testbed capture`; %s", cfg.Name, strings.Join(testbed.Describe(cfg), " ")))
+		lines = append(lines, res.Lines("hv: ")...)
+		path := filepath.Join(*out, cfg.Name+".dump")
+		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "capture: wrote %s\n", path)
+	}
 	return nil
 }

@@ -63,15 +63,18 @@ type Config struct {
 
 // Result is what a boot produced.
 type Result struct {
-	Serial   string // everything the machine wrote to COM1
+	Serial   string // everything the machine wrote to COM1, CRLF turned into LF
 	Status   int    // the status on the "hv: power-off status=N" line, or -1
-	Halted   bool   // the hypervisor printed "hv: halted"
+	Halted   bool   // the hypervisor printed "hv: halted", or the entry code "... Halted."
 	TimedOut bool   // the timeout ended the run
 	LogDir   string
 	Elapsed  time.Duration
 }
 
 var statusLine = regexp.MustCompile(`(?m)^hv: power-off status=(-?\d+)`)
+
+// earlyHalt is how the entry code ends its messages, before Go runs.
+var earlyHalt = regexp.MustCompile(`(?m)^boot: .*Halted\.\r?$`)
 
 // ErrMissingTool means an emulator or firmware is not installed.
 var ErrMissingTool = errors.New("testbed: missing tool")
@@ -241,7 +244,7 @@ wait:
 			break wait
 		case <-tick.C:
 			out, _ := os.ReadFile(serial)
-			if ended.IsZero() && (statusLine.Match(out) || bytes.Contains(out, []byte("hv: halted"))) {
+			if ended.IsZero() && (statusLine.Match(out) || bytes.Contains(out, []byte("hv: halted")) || earlyHalt.Match(out)) {
 				ended = time.Now()
 			}
 			// Give the emulator a moment to exit by itself, then stop it.
@@ -253,11 +256,11 @@ wait:
 	}
 	res.Elapsed = time.Since(start)
 	out, _ := os.ReadFile(serial)
-	res.Serial = string(out)
+	res.Serial = strings.ReplaceAll(string(out), "\r\n", "\n")
 	if m := statusLine.FindStringSubmatch(res.Serial); m != nil {
 		res.Status, _ = strconv.Atoi(m[1])
 	}
-	res.Halted = strings.Contains(res.Serial, "hv: halted")
+	res.Halted = strings.Contains(res.Serial, "hv: halted") || earlyHalt.MatchString(res.Serial)
 	if res.Serial == "" && !res.TimedOut && !cfg.Interactive {
 		out, _ := os.ReadFile(emuLog.Name())
 		return res, fmt.Errorf("testbed: %s exited without a word on the serial console; its output (%s):\n%s",
@@ -387,4 +390,15 @@ func bochsArgs(cfg Config, serial string) ([]string, error) {
 		return nil, err
 	}
 	return []string{"bochs", "-q", "-f", rcFile, "-rc", cmds}, nil
+}
+
+// Describe lists a configuration's settings, for logs and recorded files.
+func Describe(cfg Config) []string {
+	cfg.defaults()
+	d := []string{"emulator=" + string(cfg.Emulator), "boot=" + string(cfg.Boot), "cpu=" + cfg.CPU,
+		fmt.Sprintf("memory=%dMiB", cfg.MemoryMiB), fmt.Sprintf("cpus=%d", cfg.CPUs)}
+	if cfg.Emulator == QEMU {
+		d = append(d, "machine="+cfg.Machine)
+	}
+	return d
 }
