@@ -9,8 +9,17 @@ import (
 
 	"github.com/usbarmory/tamago/amd64"
 
+	_ "tamavisor/boot/entry" // the image's entry point
 	"tamavisor/x86"
 )
+
+// Link-time settings of the TamaGo runtime (runtime/goos), from layout.go.
+
+//go:linkname ramStart runtime/goos.RamStart
+var ramStart uint64 = RAMStart
+
+//go:linkname ramSize runtime/goos.RamSize
+var ramSize uint64 = RAMSize
 
 // COM1 is the console's 16550 UART base port.
 const COM1 = 0x3f8

@@ -14,6 +14,7 @@ import (
 
 	"tamavisor/boot/acpi"
 	"tamavisor/boot/bootinfo"
+	"tamavisor/boot/entry"
 	"tamavisor/console"
 	"tamavisor/mem"
 	"tamavisor/svm"
@@ -43,8 +44,8 @@ func (uart) Write(p []byte) (int, error) {
 func Start(log *console.Logger) (*Machine, error) {
 	m := &Machine{
 		Dump: &Dump{
-			Magic: bootMagic, Info: bootInfo, Overflow: snapshotOverflow,
-			Snapshot: snapshotData[:snapshotUsed],
+			Magic: entry.Magic(), Info: entry.Info(), Overflow: entry.Overflow(),
+			Snapshot: entry.Snapshot(),
 			Mem:      SparseMemory{}, CPUID: map[[2]uint32][4]uint32{}, MSR: map[uint32]uint64{},
 		},
 	}
@@ -52,13 +53,13 @@ func Start(log *console.Logger) (*Machine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boot: the snapshot of the boot information is corrupt: %w", err)
 	}
-	if snapshotOverflow&1 != 0 {
-		log.Printf("boot: warning: some boot information did not fit the %d KiB snapshot", snapshotSize>>10)
+	if entry.Overflow()&1 != 0 {
+		log.Printf("boot: warning: some boot information did not fit the %d KiB snapshot", entry.SnapshotSize>>10)
 	}
-	if snapshotOverflow&2 != 0 {
+	if entry.Overflow()&2 != 0 {
 		log.Printf("boot: warning: some boot information lies above 4 GiB, out of the entry code's reach")
 	}
-	m.Info, err = bootinfo.Parse(bootMagic, bootInfo, snap)
+	m.Info, err = bootinfo.Parse(entry.Magic(), entry.Info(), snap)
 	if err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
@@ -309,7 +310,7 @@ func mapAbove4G(avail []bootinfo.Region, pages1G bool, log *console.Logger) uint
 	}
 	limit := min((top+(1<<30)-1)&^(1<<30-1), 512<<30)
 	// PDPT entry i maps [i GiB, i+1 GiB): P, RW, PS (SDM Vol. 3A Table 4-16).
-	pdpt := unsafe.Slice((*uint64)(physPointer(pml4+0x1000)), 512)
+	pdpt := unsafe.Slice((*uint64)(physPointer(entry.PML4()+0x1000)), 512)
 	for i := uint64(4); i < limit>>30; i++ {
 		pdpt[i] = i<<30 | 0x83
 	}

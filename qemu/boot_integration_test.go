@@ -161,7 +161,7 @@ func TestQEMUTooLittleMemory(t *testing.T) {
 	t.Run("128MiB", func(t *testing.T) {
 		t.Parallel()
 		res := bootImage(t, testbed.Config{Emulator: testbed.QEMU, Boot: testbed.Kernel, Image: image, MemoryMiB: 128, Timeout: time.Minute})
-		expect(t, res, `^boot: too little memory: no RAM answers at 0x0000000009000000, the top of the hypervisor's own region \(see boot/layout.go\)\. Halted\.\r?$`)
+		expect(t, res, `^boot: too little memory: no RAM answers at 0x0000000009000000, the top of the Go runtime's region \(for the hypervisor: boot/layout.go\)\. Halted\.\r?$`)
 		if !res.Halted {
 			t.Errorf("the machine did not halt cleanly")
 		}

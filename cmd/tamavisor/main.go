@@ -8,6 +8,7 @@ import (
 	"runtime"
 
 	"tamavisor/boot"
+	"tamavisor/boot/entry"
 	"tamavisor/x86"
 )
 
@@ -26,7 +27,7 @@ func main() {
 	}
 	now := x86.RDTSC()
 	log.Printf("bench: reset-to-banner: %d TSC ticks", now)
-	log.Printf("bench: entry-to-banner: %d TSC ticks", now-boot.EntryTSC())
+	log.Printf("bench: entry-to-banner: %d TSC ticks", now-entry.EntryTSC())
 
 	if m.VMX == nil {
 		log.Printf("halting: tamavisor needs Intel VT-x, and this machine does not offer it (see the vmx line above)")

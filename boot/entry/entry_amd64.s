@@ -1,6 +1,6 @@
 //go:build tamago
 
-// The image's entry point, shared by three boot protocols. All of them enter
+// The image's entry point (see doc.go), shared by three boot protocols. All of them enter
 // at the ELF entry point in 32-bit protected mode with paging off:
 //   - PVH (QEMU -kernel, Xen): EBX = physical address of struct hvm_start_info
 //     (Xen public arch-x86/hvm/start_info.h; docs/misc/pvh.pandoc).
@@ -433,7 +433,7 @@ TEXT snap<>(SB),NOSPLIT|NOFRAME,$0
 	ANDQ	$~7, AX				// record size
 	MOVQ	R15, DX
 	ADDQ	AX, DX
-	CMPQ	DX, $const_snapshotSize
+	CMPQ	DX, $const_SnapshotSize
 	JHI	full
 	LEAQ	·snapshotData(SB), DI
 	ADDQ	R15, DI

@@ -1,15 +1,11 @@
 //go:build tamago
 
-package boot
-
-import (
-	_ "unsafe"
-)
+package entry
 
 // Sizes of the buffers the entry code uses before the Go runtime runs.
 const (
-	// snapshotSize bounds the copy of the boot loader's information.
-	snapshotSize = 256 << 10
+	// SnapshotSize bounds the copy of the boot loader's information.
+	SnapshotSize = 256 << 10
 	// bootStackSize is the stack the entry code runs on.
 	bootStackSize = 16 << 10
 	// pageTableSize holds the early page tables: PML4, PDPT, four page
@@ -31,7 +27,7 @@ var (
 	// bootinfo.ParseSnapshot), snapshotUsed their total length and
 	// snapshotOverflow bit 0 whether some did not fit, bit 1 whether some
 	// lay above 4 GiB, out of the entry code's reach.
-	snapshotData     [snapshotSize]byte
+	snapshotData     [SnapshotSize]byte
 	snapshotUsed     uint64
 	snapshotOverflow uint32
 
@@ -45,25 +41,35 @@ var (
 	entryTSC uint64
 )
 
-// EntryTSC returns the TSC at the image's first instruction. Under Bochs,
-// whose TSC counts emulated instructions, TSC deltas are path lengths.
-func EntryTSC() uint64 { return entryTSC }
-
 // Messages the entry code prints before Go runs: NUL-terminated, CRLF.
 var (
 	msgNoLongMode = "boot: this CPU has no 64-bit long mode (CPUID.80000001H:EDX.LM[bit 29] = 0); tamavisor needs an x86-64 CPU. Halted.\r\n\x00"
 	msgNoRDRAND   = "boot: this CPU has no RDRAND (CPUID.01H:ECX.RDRAND[bit 30] = 0), which the Go runtime needs for its random seed. Halted.\r\n\x00"
 	msgNoRAM      = "boot: too little memory: no RAM answers at 0x\x00"
-	msgNoRAM2     = ", the top of the hypervisor's own region (see boot/layout.go). Halted.\r\n\x00"
+	msgNoRAM2     = ", the top of the Go runtime's region (for the hypervisor: boot/layout.go). Halted.\r\n\x00"
 )
-
-// Link-time settings of the TamaGo runtime (runtime/goos).
-
-//go:linkname ramStart runtime/goos.RamStart
-var ramStart uint64 = RAMStart
-
-//go:linkname ramSize runtime/goos.RamSize
-var ramSize uint64 = RAMSize
 
 // cpuinit is the image's first instruction (entry_amd64.s).
 func cpuinit()
+
+// Magic returns EAX at entry: the Multiboot magic, or anything under PVH.
+func Magic() uint32 { return bootMagic }
+
+// Info returns EBX at entry: the physical address of the boot information.
+func Info() uint32 { return bootInfo }
+
+// Snapshot returns the boot information the entry code copied, in the
+// record format that bootinfo.ParseSnapshot reads.
+func Snapshot() []byte { return snapshotData[:snapshotUsed] }
+
+// Overflow returns the snapshot's overflow bits: 1 when some boot
+// information did not fit, 2 when some lay above 4 GiB.
+func Overflow() uint32 { return snapshotOverflow }
+
+// PML4 returns the physical address of the page tables the entry code built:
+// PML4 at +0, PDPT at +0x1000, the four page directories at +0x2000.
+func PML4() uint64 { return pml4 }
+
+// EntryTSC returns the TSC at the image's first instruction. Under Bochs,
+// whose TSC counts emulated instructions, TSC deltas are path lengths.
+func EntryTSC() uint64 { return entryTSC }
