@@ -15,14 +15,17 @@ TAMAGO ?=
 
 # Link-time layout: boot/layout.go holds the numbers (a test checks that these agree).
 TEXT_ADDRESS := 0x01010000
+# Domains (domains/board/layout.go: TextAddress).
+DOMAIN_TEXT_ADDRESS := 0x00110000
+DOMAINS := hello hostile
 TAGS := linkcpuinit,linkramstart
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -T $(TEXT_ADDRESS) -R 0x1000 -X main.version=$(VERSION)
 TAMAGO_ENV := GOOS=tamago GOOSPKG=github.com/usbarmory/tamago GOARCH=amd64
 # The packages that go into the image (the rest are host tools and tests).
-IMAGE_PKGS := ./cmd/tamavisor ./boot/... ./x86/... ./mem/... ./vmx/... ./svm/... ./console/...
+IMAGE_PKGS := ./cmd/tamavisor ./boot/... ./x86/... ./mem/... ./vmx/... ./svm/... ./console/... ./hv/... ./ept/... ./xen/... ./abi/... ./domains/...
 
-.PHONY: all image iso run test test-host test-integration bench vet fmt clean help toolchain
+.PHONY: all image domains iso run test test-host test-integration bench vet fmt clean help toolchain
 
 all: image
 
@@ -45,7 +48,17 @@ toolchain:
 
 TAMAGO_GO = $(if $(TAMAGO),$(TAMAGO),$(shell $(GO) tool -n github.com/usbarmory/tamago/cmd/tamago))
 
-image: toolchain
+# domains builds each Go domain and stages its ELF for the hypervisor's
+# go:embed (cmd/tamavisor/images, not tracked).
+domains: toolchain
+	@mkdir -p $(BUILD)/domains cmd/tamavisor/images
+	@for d in $(DOMAINS); do \
+		echo "$(TAMAGO_ENV) go build -o $(BUILD)/domains/$$d.elf ./domains/$$d"; \
+		$(TAMAGO_ENV) $(TAMAGO_GO) build -tags $(TAGS) -trimpath -ldflags "-T $(DOMAIN_TEXT_ADDRESS) -R 0x1000" -o $(BUILD)/domains/$$d.elf ./domains/$$d || exit 1; \
+		cp $(BUILD)/domains/$$d.elf cmd/tamavisor/images/$$d.elf; \
+	done
+
+image: toolchain domains
 	@mkdir -p $(BUILD)
 	$(TAMAGO_ENV) $(TAMAGO_GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $(IMAGE).tmp ./cmd/tamavisor
 	$(GO) run ./cmd/mkboot $(IMAGE).tmp
@@ -73,10 +86,10 @@ test-integration: iso
 bench: iso
 	$(GO) run ./cmd/testbed bench -image $(IMAGE) -iso $(ISO)
 
-vet: toolchain
+vet: toolchain domains
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(TAMAGO_ENV) $(TAMAGO_GO) vet -tags $(TAGS) $(IMAGE_PKGS)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) cmd/tamavisor/images

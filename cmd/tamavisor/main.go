@@ -9,11 +9,16 @@ import (
 
 	"tamavisor/boot"
 	"tamavisor/boot/entry"
+	"tamavisor/hv"
+	"tamavisor/vmx"
 	"tamavisor/x86"
 )
 
 // version is set by the Makefile (-X main.version=...).
 var version = "dev"
+
+// defaultDomains runs when the command line names none.
+const defaultDomains = "hello"
 
 func main() {
 	log := boot.Console.Logger("hv")
@@ -33,6 +38,37 @@ func main() {
 		log.Printf("halting: tamavisor needs Intel VT-x, and this machine does not offer it (see the vmx line above)")
 		boot.Halt()
 	}
-	log.Printf("ready: no domains to run yet")
+	cpu, err := vmx.Enable(m.VMX, m.Frames, m.Phys)
+	if err != nil {
+		log.Printf("vmx: cannot enter VMX operation: %v", err)
+		log.Printf("halting: cannot continue")
+		boot.Halt()
+	}
+	for _, l := range cpu.Log {
+		log.Printf("vmx: %s", l)
+	}
+	log.Printf("vmx: VMX root operation; controls pin %#x proc %#x proc2 %#x exit %#x entry %#x",
+		cpu.Controls.Pin, cpu.Controls.Proc, cpu.Controls.Proc2, cpu.Controls.Exit, cpu.Controls.Entry)
+
+	h := hv.New(cpu, m.Frames, m.Phys, m.TSCHz/1000, boot.Console)
+	h.Images = images()
+	spec := defaultDomains
+	if s, ok := m.Options["tamavisor.domains"]; ok {
+		spec = s
+	}
+	specs, err := hv.ParseSpecs(spec)
+	if err != nil {
+		log.Printf("%v", err)
+		log.Printf("halting: cannot continue")
+		boot.Halt()
+	}
+	baseline := m.Frames.FreeFrames()
+	for _, sp := range specs {
+		if _, err := h.CreateDomain(sp); err != nil {
+			log.Printf("cannot create a domain: %v", err)
+		}
+	}
+	h.Run()
+	log.Printf("all domains ended; free frames %d (before the domains: %d)", m.Frames.FreeFrames(), baseline)
 	boot.PowerOff(0)
 }

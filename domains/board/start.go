@@ -1,0 +1,42 @@
+//go:build tamago
+
+package board
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"tamavisor/boot/bootinfo"
+	"tamavisor/boot/entry"
+)
+
+// info is the PVH start_info the hypervisor handed over, as the entry code
+// captured it.
+var info *bootinfo.Info
+
+func init() {
+	snap, err := bootinfo.ParseSnapshot(entry.Snapshot())
+	if err == nil {
+		info, err = bootinfo.Parse(entry.Magic(), entry.Info(), snap)
+	}
+	if err != nil {
+		fmt.Printf("board: no usable start_info: %v\n", err)
+		os.Exit(3)
+	}
+	// The Go runtime's region must be RAM the start_info memory map gives.
+	need, end := runtime.MemRegion()
+	for _, r := range info.AvailableRegions() {
+		if r.Start <= need && r.End() >= end {
+			return
+		}
+	}
+	fmt.Printf("board: the domain's memory map does not cover the Go runtime's region 0x%x-0x%x: give the domain more memory\n", need, end)
+	os.Exit(3)
+}
+
+// Cmdline returns the domain's command line (PVH start_info cmdline).
+func Cmdline() string { return info.Cmdline }
+
+// MemoryMap returns the domain's memory map (PVH start_info memmap).
+func MemoryMap() []bootinfo.Region { return info.MemoryMap }

@@ -1,0 +1,11 @@
+//go:build tamago
+
+package main
+
+// peek reads 8 bytes at a physical address (the domain identity-maps its
+// first 4 GiB, so the address is also virtual).
+func peek(addr uint64) uint64
+
+// vmxon executes VMXON with a null operand; inside a domain it must raise
+// #UD.
+func vmxon()

@@ -1,0 +1,61 @@
+//go:build tamago
+
+// Command hostile is a domain that misbehaves on purpose, in the way its
+// command line (PVH start_info) names, so that tests can check that the
+// hypervisor contains it and keeps serving the other domains:
+//
+//	ept     read memory beyond the domain's RAM: an EPT violation ends it
+//	vmxon   execute VMXON: the hypervisor injects #UD
+//	msr     write an MSR tamavisor does not offer: the hypervisor injects #GP
+//	spin    spin forever without halting: the preemption timer preempts it
+//	panic   panic: Go's runtime exits with status 2 (a crash)
+//	exit=N  exit with status N
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"tamavisor/domains/board"
+	"tamavisor/x86"
+)
+
+func main() {
+	mode := board.Cmdline()
+	fmt.Printf("hostile: mode %q\n", mode)
+	switch {
+	case mode == "ept":
+		// 3 GiB is far beyond any domain's RAM: not in its EPT.
+		v := peek(3 << 30)
+		fmt.Printf("FAIL: read 0x%x from outside the domain\n", v)
+	case mode == "vmxon":
+		vmxon()
+		fmt.Println("FAIL: VMXON returned")
+	case mode == "msr":
+		x86.WriteMSR(0x10, 0) // IA32_TIME_STAMP_COUNTER: not writable by domains
+		fmt.Println("FAIL: WRMSR returned")
+	case mode == "spin":
+		n := 0
+		for {
+			n++
+			if n%100_000_000 == 0 {
+				fmt.Printf("spinning: %d\n", n)
+			}
+		}
+	case mode == "panic":
+		panic("hostile: panicking on purpose")
+	case strings.HasPrefix(mode, "exit="):
+		n, err := strconv.Atoi(strings.TrimPrefix(mode, "exit="))
+		if err != nil {
+			fmt.Printf("bad exit status: %v\n", err)
+			os.Exit(1)
+		}
+		os.Exit(n)
+	default:
+		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, panic, exit=N)\n", mode)
+		os.Exit(1)
+	}
+	os.Exit(1)
+}

@@ -1,0 +1,113 @@
+package hv
+
+import (
+	"fmt"
+
+	"tamavisor/console"
+	"tamavisor/ept"
+	"tamavisor/mem"
+)
+
+// DomainState is where a domain is in its life.
+type DomainState int
+
+// Domain states.
+const (
+	DomainCreated DomainState = iota // built, not started
+	DomainRunning                    // its vCPU is runnable, running or blocked
+	DomainDying                      // shut down or killed; resources not yet freed
+	DomainDead                       // every resource returned
+)
+
+func (s DomainState) String() string {
+	return [...]string{"created", "running", "dying", "dead"}[s]
+}
+
+// memChunk is a run of host frames backing guest memory.
+type memChunk struct {
+	gpa, hpa, size uint64
+}
+
+// Domain is an isolated guest: its own memory behind its own EPT, one vCPU
+// (for now), a console, statistics.
+type Domain struct {
+	ID    uint16
+	Name  string
+	Spec  Spec
+	State DomainState
+
+	// MemSize is the guest's RAM: GPAs [0, MemSize).
+	MemSize uint64
+	chunks  []memChunk
+	EPT     *ept.EPT
+	Mem     GuestMemory
+	tables  *eptTables
+
+	VCPU *VCPU
+
+	// Console carries the guest's console_io output (and what it writes to
+	// the emulated COM1) under its own name.
+	Console *console.Logger
+	lcr     uint8 // the emulated COM1's line control register (for DLAB)
+
+	// Ending: the shutdown reason (Xen's) or the hypervisor's reason for
+	// killing it, and the exit status the guest reported.
+	EndReason     string
+	ExitStatus    int
+	HasExitStatus bool
+	Crashed       bool // ended by the hypervisor, or shut down with reason crash
+
+	Stats  Stats
+	Budget uint64 // CPU time it may use, in TSC ticks (0: unlimited)
+
+	// CallbackVector is the upcall vector it registered
+	// (HVM_PARAM_CALLBACK_IRQ), 0 if none.
+	CallbackVector uint8
+	params         map[uint32]uint64
+	msrWarnings    int
+}
+
+// Label is how log lines name the domain: d<ID>.<name>.
+func (d *Domain) Label() string { return fmt.Sprintf("d%d.%s", d.ID, d.Name) }
+
+// eptTables keeps a domain's EPT paging structures in frames from the
+// frame allocator. Frames an EPT gives back wait until INVEPT has run
+// (the EPT package requires it) before they return to the allocator.
+type eptTables struct {
+	frames  *mem.Allocator
+	phys    *mem.Phys
+	pending []uint64
+	held    int
+}
+
+func (t *eptTables) AllocTable() (uint64, error) {
+	pa, err := t.frames.Alloc()
+	if err != nil {
+		return 0, err
+	}
+	if err := t.phys.Zero(pa, mem.PageSize); err != nil {
+		t.frames.Free(pa)
+		return 0, err
+	}
+	t.held++
+	return pa, nil
+}
+
+func (t *eptTables) FreeTable(pa uint64) { t.pending = append(t.pending, pa) }
+
+func (t *eptTables) Table(pa uint64) *[512]uint64 {
+	b, err := t.phys.Slice(pa, mem.PageSize)
+	if err != nil {
+		panic(fmt.Sprintf("hv: EPT table frame 0x%x: %v", pa, err))
+	}
+	return tableOf(b)
+}
+
+// release returns the tables freed so far, after INVEPT.
+func (t *eptTables) release() {
+	for _, pa := range t.pending {
+		t.frames.Free(pa)
+		t.held--
+	}
+	t.pending = t.pending[:0]
+}

@@ -1,0 +1,358 @@
+package hv
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"tamavisor/ept"
+	"tamavisor/vmx"
+	"tamavisor/xen"
+)
+
+// An exit handler deals with one VM exit of a vCPU. It may advance the
+// guest, inject an event, block the vCPU, end the slice, or kill the domain.
+type exitHandler func(h *Hypervisor, v *VCPU, reason vmx.ExitReason)
+
+// exitHandlers is the one table from exit reason to handler. A reason
+// without a handler ends the domain with a register dump.
+var exitHandlers [vmx.NumExitReasons]exitHandler
+
+func init() {
+	t := &exitHandlers
+	t[vmx.ExitReasonExceptionNMI] = handleExceptionNMI
+	t[vmx.ExitReasonExternalInterrupt] = handleExternalInterrupt
+	t[vmx.ExitReasonTripleFault] = handleTripleFault
+	t[vmx.ExitReasonINITSignal] = handleIgnore
+	t[vmx.ExitReasonSIPI] = handleIgnore
+	t[vmx.ExitReasonInterruptWindow] = handleInterruptWindow
+	t[vmx.ExitReasonTaskSwitch] = handleUnsupported
+	t[vmx.ExitReasonCPUID] = handleCPUID
+	t[vmx.ExitReasonHLT] = handleHLT
+	t[vmx.ExitReasonINVD] = handleSkip
+	t[vmx.ExitReasonWBINVD] = handleSkip
+	t[vmx.ExitReasonRDPMC] = handleGP
+	t[vmx.ExitReasonVMCALL] = handleVMCALL
+	t[vmx.ExitReasonCRAccess] = handleCRAccess
+	t[vmx.ExitReasonDRAccess] = handleDRAccess
+	t[vmx.ExitReasonIOInstruction] = handleIO
+	t[vmx.ExitReasonRDMSR] = handleRDMSR
+	t[vmx.ExitReasonWRMSR] = handleWRMSR
+	t[vmx.ExitReasonEntryFailInvalidGuestState] = handleEntryFailure
+	t[vmx.ExitReasonEntryFailMSRLoading] = handleEntryFailure
+	t[vmx.ExitReasonEntryFailMachineCheck] = handleEntryFailure
+	t[vmx.ExitReasonEPTViolation] = handleEPTViolation
+	t[vmx.ExitReasonEPTMisconfig] = handleEPTMisconfig
+	t[vmx.ExitReasonPreemptionTimer] = handlePreemptionTimer
+	t[vmx.ExitReasonXSETBV] = handleXSETBV
+	// Instructions a guest may not use: VMX, SMX, SGX, MONITOR/MWAIT.
+	for _, r := range []vmx.ExitReason{
+		vmx.ExitReasonGETSEC, vmx.ExitReasonVMCLEAR, vmx.ExitReasonVMLAUNCH, vmx.ExitReasonVMPTRLD,
+		vmx.ExitReasonVMPTRST, vmx.ExitReasonVMREAD, vmx.ExitReasonVMRESUME, vmx.ExitReasonVMWRITE,
+		vmx.ExitReasonVMXOFF, vmx.ExitReasonVMXON, vmx.ExitReasonINVEPT, vmx.ExitReasonINVVPID,
+		vmx.ExitReasonVMFUNC, vmx.ExitReasonENCLS, vmx.ExitReasonMWAIT, vmx.ExitReasonMONITOR,
+	} {
+		t[r] = handleUD
+	}
+}
+
+// dispatch handles the exit the current VMCS reports.
+func (h *Hypervisor) dispatch(v *VCPU, raw uint32) {
+	info := vmx.DecodeExitInfo(raw)
+	v.Dom.Stats.Count(info.Reason)
+	if info.EntryFailure && info.Reason != vmx.ExitReasonEntryFailInvalidGuestState &&
+		info.Reason != vmx.ExitReasonEntryFailMSRLoading && info.Reason != vmx.ExitReasonEntryFailMachineCheck {
+		h.Kill(v.Dom, "VM entry failed: %s", info)
+		return
+	}
+	if int(info.Reason) < len(exitHandlers) {
+		if f := exitHandlers[info.Reason]; f != nil {
+			f(h, v, info.Reason)
+			return
+		}
+	}
+	h.Kill(v.Dom, "unhandled VM exit: %s\n%s", info, h.dump(v))
+}
+
+// dump formats a vCPU's registers for a report.
+func (h *Hypervisor) dump(v *VCPU) string {
+	s := v.vmcs
+	var b strings.Builder
+	fmt.Fprintf(&b, "  rip %#016x rsp %#016x rflags %#x\n", s.ReadNat(vmx.GuestRIP), s.ReadNat(vmx.GuestRSP), s.ReadNat(vmx.GuestRFLAGS))
+	for i := 0; i < 16; i += 4 {
+		b.WriteString(" ")
+		for j := i; j < i+4; j++ {
+			r := v.Regs.GPR[j]
+			if j == vmx.RSP {
+				r = s.ReadNat(vmx.GuestRSP)
+			}
+			fmt.Fprintf(&b, " %-3s %#016x", vmx.GPRNames[j], r)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "  cr0 %#x cr3 %#x cr4 %#x efer %#x cs %#x (ar %#x) ss %#x (ar %#x)\n",
+		s.ReadNat(vmx.GuestCR0), s.ReadNat(vmx.GuestCR3), s.ReadNat(vmx.GuestCR4), s.Read64(vmx.GuestIA32EFER),
+		s.Read16(vmx.GuestCSSelector), s.Read32(vmx.GuestCSAccessRights), s.Read16(vmx.GuestSSSelector), s.Read32(vmx.GuestSSAccessRights))
+	fmt.Fprintf(&b, "  exit qualification %#x, instruction length %d, interruptibility %#x, activity %d, IDT vectoring %#x",
+		s.ReadNat(vmx.ExitQualification), s.Read32(vmx.VMExitInstructionLen), s.Read32(vmx.GuestInterruptibilityInfo),
+		s.Read32(vmx.GuestActivityState), s.Read32(vmx.IDTVectoringInfoField))
+	return b.String()
+}
+
+func handleIgnore(h *Hypervisor, v *VCPU, r vmx.ExitReason) {}
+
+func handleSkip(h *Hypervisor, v *VCPU, r vmx.ExitReason) { v.advance() }
+
+func handleUD(h *Hypervisor, v *VCPU, r vmx.ExitReason) { v.inject(vmx.VectorUD) }
+
+func handleGP(h *Hypervisor, v *VCPU, r vmx.ExitReason) { v.inject(vmx.VectorGP) }
+
+func handleUnsupported(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	h.Kill(v.Dom, "%s is not supported\n%s", r, h.dump(v))
+}
+
+// handleExceptionNMI: the exception bitmap is empty, so this is an NMI that
+// arrived while the guest ran (NMI exiting). The host has nothing to do
+// with NMIs; it is counted and the guest resumes.
+func handleExceptionNMI(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	info := vmx.DecodeInterruptionInfo(v.vmcs.Read32(vmx.VMExitIntrInfo))
+	if info.Type != vmx.IntrTypeNMI {
+		h.Kill(v.Dom, "unexpected exception exit: %s\n%s", info, h.dump(v))
+	}
+}
+
+// handleExternalInterrupt: the host keeps every interrupt (none is expected:
+// the 8259s are masked and no local APIC timer runs); it is counted.
+func handleExternalInterrupt(h *Hypervisor, v *VCPU, r vmx.ExitReason) {}
+
+func handleTripleFault(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	h.Kill(v.Dom, "triple fault: the guest hit an exception it could not deliver\n%s", h.dump(v))
+}
+
+func handleInterruptWindow(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	v.setProcCtls(v.procCtls &^ vmx.ProcInterruptWindowExiting)
+}
+
+// handleCPUID answers CPUID from the filtered view (GuestCPUID).
+func handleCPUID(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	leaf, sub := uint32(v.Regs.GPR[vmx.RAX]), uint32(v.Regs.GPR[vmx.RCX])
+	ctl := h.CPU.Controls
+	out := GuestCPUID(leaf, sub, h.cpuid, CPUIDView{
+		TSCKHz:   uint32(h.Clock.KHz),
+		APICID:   v.ID,
+		OSXSAVE:  v.vmcs.ReadNat(vmx.GuestCR4)&(1<<18) != 0,
+		RDTSCP:   ctl.Proc2&vmx.Proc2EnableRDTSCP != 0,
+		INVPCID:  ctl.Proc2&vmx.Proc2EnableINVPCID != 0,
+		XenLeaf0: xen.CPUIDBase,
+	})
+	v.Regs.GPR[vmx.RAX], v.Regs.GPR[vmx.RBX] = uint64(out[0]), uint64(out[1])
+	v.Regs.GPR[vmx.RCX], v.Regs.GPR[vmx.RDX] = uint64(out[2]), uint64(out[3])
+	v.advance()
+}
+
+// handleHLT blocks the vCPU until its timer or an upcall. A guest that
+// halts with interrupts off and no timer can never wake: it is ended.
+func handleHLT(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	v.advance()
+	if v.UpcallPending {
+		return
+	}
+	if v.Timer == 0 && v.vmcs.ReadNat(vmx.GuestRFLAGS)&rflagsIF == 0 {
+		h.Kill(v.Dom, "halted with interrupts disabled and no timer set: it can never wake\n%s", h.dump(v))
+		return
+	}
+	v.State = VCPUBlocked
+}
+
+func handlePreemptionTimer(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	v.Dom.Stats.Preemptions++
+}
+
+func handleEntryFailure(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	q := v.vmcs.ReadNat(vmx.ExitQualification)
+	h.Kill(v.Dom, "refused: VM entry failed: %s (exit qualification %d): the guest state breaks the checks of SDM Vol. 3C 27.3\n%s", r, q, h.dump(v))
+}
+
+func handleEPTViolation(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	q := v.vmcs.ReadNat(vmx.ExitQualification)
+	gpa := v.vmcs.Read64(vmx.GuestPhysicalAddress)
+	gla := v.vmcs.ReadNat(vmx.GuestLinearAddress)
+	viol := ept.DecodeViolation(q)
+	h.Kill(v.Dom, "EPT violation: %s (outside the domain's %d MiB, or not allowed there)\n%s",
+		viol.Describe(gpa, gla), v.Dom.MemSize>>20, h.dump(v))
+}
+
+func handleEPTMisconfig(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	gpa := v.vmcs.Read64(vmx.GuestPhysicalAddress)
+	h.Kill(v.Dom, "EPT misconfiguration at GPA 0x%x: %v (a hypervisor bug)\n%s", gpa, v.Dom.EPT.Check(gpa), h.dump(v))
+}
+
+// handleCRAccess emulates the control-register accesses that exit: writes
+// to the CR0 and CR4 bits the hypervisor owns, and CR8.
+func handleCRAccess(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	q := vmx.DecodeCRAccess(v.vmcs.ReadNat(vmx.ExitQualification))
+	s := v.vmcs
+	gpr := func() uint64 {
+		if q.Reg == vmx.RSP {
+			return s.ReadNat(vmx.GuestRSP)
+		}
+		return v.Regs.GPR[q.Reg]
+	}
+	switch {
+	case q.Type == vmx.CRAccessMovTo && q.CR == 0:
+		val := gpr()
+		if val&cr0PG != 0 && val&cr0PE == 0 {
+			v.inject(vmx.VectorGP) // paging without protection (SDM Vol. 3A 2.5)
+			return
+		}
+		// CR4.PAE is the guest's own bit (not in the CR4 mask): the
+		// VMCS's CR4 holds it.
+		if val&cr0PG != 0 && s.Read64(vmx.GuestIA32EFER)&eferLME != 0 && s.ReadNat(vmx.GuestCR4)&cr4PAE == 0 {
+			v.inject(vmx.VectorGP) // long mode needs PAE (SDM Vol. 3A 9.8.5)
+			return
+		}
+		s.WriteNat(vmx.CR0ReadShadow, val)
+		s.WriteNat(vmx.GuestCR0, val|h.CPU.Caps.CR0.Fixed0&^(cr0PE|cr0PG))
+		v.syncLongMode()
+	case q.Type == vmx.CRAccessMovTo && q.CR == 4:
+		val := gpr()
+		if val&cr4VMXE != 0 {
+			v.inject(vmx.VectorGP) // no VMX inside domains
+			return
+		}
+		s.WriteNat(vmx.CR4ReadShadow, val)
+		s.WriteNat(vmx.GuestCR4, val|h.CPU.Caps.CR4.Fixed0)
+	case q.Type == vmx.CRAccessMovTo && q.CR == 8:
+		v.tpr = gpr() & 0xf
+	case q.Type == vmx.CRAccessMovFrom && q.CR == 8:
+		if q.Reg == vmx.RSP {
+			s.WriteNat(vmx.GuestRSP, v.tpr)
+		} else {
+			v.Regs.GPR[q.Reg] = v.tpr
+		}
+	case q.Type == vmx.CRAccessLMSW:
+		// LMSW loads CR0 bits 3:0 but cannot clear PE (SDM Vol. 2A "LMSW").
+		old := s.ReadNat(vmx.CR0ReadShadow)
+		val := old&^0xe | uint64(q.LMSWSource)&0xf | old&cr0PE
+		s.WriteNat(vmx.CR0ReadShadow, val)
+		s.WriteNat(vmx.GuestCR0, val|h.CPU.Caps.CR0.Fixed0&^(cr0PE|cr0PG))
+	default:
+		h.Kill(v.Dom, "unexpected control-register exit: %s\n%s", q, h.dump(v))
+		return
+	}
+	v.advance()
+}
+
+// handleDRAccess emulates the debug registers: a guest keeps values in
+// them, but no breakpoint fires (the hardware registers stay the host's).
+func handleDRAccess(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	q := vmx.DecodeDRAccess(v.vmcs.ReadNat(vmx.ExitQualification))
+	if q.Reg == vmx.RSP {
+		h.Kill(v.Dom, "MOV DR with RSP is not emulated\n%s", h.dump(v))
+		return
+	}
+	if !q.FromDR {
+		v.dr[q.DR] = v.Regs.GPR[q.Reg]
+	} else {
+		v.Regs.GPR[q.Reg] = v.dr[q.DR]
+	}
+	v.advance()
+}
+
+// COM1 as a domain sees it: a transmit register whose bytes go to the
+// domain's console, and a line status register that is always ready. It
+// catches what guests print before their console driver runs (the entry
+// code's messages, for one).
+const (
+	com1    = 0x3f8
+	com1LCR = com1 + 3
+	com1LSR = com1 + 5
+)
+
+// handleIO emulates port I/O for a domain that owns no device: COM1's
+// output, and otherwise nothing (reads return all ones, as from an empty
+// bus; writes are dropped).
+func handleIO(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	q := vmx.DecodeIOInstruction(v.vmcs.ReadNat(vmx.ExitQualification))
+	if q.StringOp || q.Rep {
+		h.Kill(v.Dom, "string port I/O (%s) is not emulated\n%s", q, h.dump(v))
+		return
+	}
+	d := v.Dom
+	mask := uint64(1)<<(8*uint(q.Size)) - 1 // Size is 1, 2 or 4
+	if q.In {
+		val := mask
+		if q.Port == com1LSR {
+			val = 0x60 // THRE and TEMT: ready to send (PC16550D LSR)
+		}
+		v.Regs.GPR[vmx.RAX] = v.Regs.GPR[vmx.RAX]&^mask | val
+	} else {
+		val := byte(v.Regs.GPR[vmx.RAX])
+		switch {
+		case q.Port == com1 && d.lcr&0x80 == 0: // THR when DLAB is clear
+			d.Console.Write([]byte{val})
+		case q.Port == com1LCR:
+			d.lcr = val
+		}
+	}
+	v.advance()
+}
+
+func handleRDMSR(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	msr := uint32(v.Regs.GPR[vmx.RCX])
+	val, err := v.readMSR(msr, v.Dom.guestTSC())
+	if err != nil {
+		h.msrFault(v, err)
+		return
+	}
+	v.Regs.GPR[vmx.RAX] = val & 0xffff_ffff
+	v.Regs.GPR[vmx.RDX] = val >> 32
+	v.advance()
+}
+
+func handleWRMSR(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	msr := uint32(v.Regs.GPR[vmx.RCX])
+	val := v.Regs.GPR[vmx.RDX]<<32 | v.Regs.GPR[vmx.RAX]&0xffff_ffff
+	var err error
+	if msr == xen.HypercallMSR {
+		err = h.installHypercallPage(v, val)
+	} else {
+		err = v.writeMSR(msr, val)
+	}
+	if err != nil {
+		h.msrFault(v, err)
+		return
+	}
+	v.advance()
+}
+
+// msrFault injects #GP for a refused MSR access and says so (the first few
+// times per domain).
+func (h *Hypervisor) msrFault(v *VCPU, err error) {
+	var f *msrFault
+	if !errors.As(err, &f) {
+		h.Kill(v.Dom, "MSR access: %v", err)
+		return
+	}
+	if v.Dom.msrWarnings < 8 {
+		v.Dom.msrWarnings++
+		h.Log.Printf("%s: %v: #GP", v.Dom.Label(), f)
+	}
+	v.inject(vmx.VectorGP)
+}
+
+// handleXSETBV accepts an XCR0 equal to the one the host runs with (the
+// guest's XSAVE state is switched with that mask), and injects #GP
+// otherwise (SDM Vol. 2C "XSETBV").
+func handleXSETBV(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	xcr := uint32(v.Regs.GPR[vmx.RCX])
+	val := v.Regs.GPR[vmx.RDX]<<32 | v.Regs.GPR[vmx.RAX]&0xffff_ffff
+	if xcr != 0 || val != h.CPU.XSaveMask || h.CPU.XSaveMask == 0 {
+		v.inject(vmx.VectorGP)
+		return
+	}
+	v.advance()
+}
+
+// guestTSC is the TSC a domain reads (no offset: domains share the host's).
+func (d *Domain) guestTSC() uint64 { return rdtsc() }

@@ -1,0 +1,178 @@
+package hv
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"tamavisor/ept"
+	"tamavisor/mem"
+)
+
+// PhysMem is host-physical memory (a *mem.Phys in the hypervisor).
+type PhysMem interface {
+	Slice(addr, n uint64) ([]byte, error)
+}
+
+// GuestMemory is a domain's guest-physical memory, reached only through the
+// domain's own EPT: a GPA the EPT does not map, or maps without the needed
+// permission, is an error, never another domain's memory.
+type GuestMemory struct {
+	EPT  *ept.EPT
+	Phys PhysMem
+}
+
+// ErrFault is matched by every error of a guest memory access the guest's
+// own mappings do not allow (Xen answers -EFAULT).
+var ErrFault = errors.New("bad guest address")
+
+// page returns the bytes of the guest page holding gpa, from gpa to the end
+// of the page (at most n), checking the EPT permission need.
+func (g *GuestMemory) page(gpa, n uint64, need ept.Perm) ([]byte, error) {
+	m, ok := g.EPT.Translate(gpa)
+	if !ok {
+		return nil, fmt.Errorf("%w: GPA 0x%x is not mapped", ErrFault, gpa)
+	}
+	if m.Perm&need != need {
+		return nil, fmt.Errorf("%w: GPA 0x%x is mapped %v, the access needs %v", ErrFault, gpa, m.Perm, need)
+	}
+	n = min(n, mem.PageSize-gpa%mem.PageSize)
+	return g.Phys.Slice(m.HPA, n)
+}
+
+// ReadGPA copies guest-physical memory at gpa into b, page by page.
+func (g *GuestMemory) ReadGPA(gpa uint64, b []byte) error {
+	for len(b) > 0 {
+		s, err := g.page(gpa, uint64(len(b)), ept.Read)
+		if err != nil {
+			return err
+		}
+		n := copy(b, s)
+		b, gpa = b[n:], gpa+uint64(n)
+	}
+	return nil
+}
+
+// WriteGPA copies b into guest-physical memory at gpa, page by page.
+func (g *GuestMemory) WriteGPA(gpa uint64, b []byte) error {
+	for len(b) > 0 {
+		s, err := g.page(gpa, uint64(len(b)), ept.Write)
+		if err != nil {
+			return err
+		}
+		n := copy(s, b)
+		b, gpa = b[n:], gpa+uint64(n)
+	}
+	return nil
+}
+
+// WriteAt implements io.WriterAt over GPAs (the loader writes images with it).
+func (g *GuestMemory) WriteAt(b []byte, off int64) (int, error) {
+	if err := g.WriteGPA(uint64(off), b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// Paging is the guest's paging state, from its VMCS.
+type Paging struct {
+	CR0, CR3, CR4, EFER uint64
+}
+
+// Paging-related control bits (SDM Vol. 3A 2.5, 4.1.1).
+const (
+	cr0PG   = 1 << 31
+	cr0WP   = 1 << 16
+	cr4PAE  = 1 << 5
+	cr4LA57 = 1 << 12
+	eferLMA = 1 << 10
+)
+
+// Linear translates a guest linear address to a GPA the way the guest's
+// MMU would for a supervisor access (SDM Vol. 3A 4.5 "4-Level Paging"):
+// paging off means linear = physical; 4-level paging is walked through the
+// guest's own page tables, which are themselves read through the EPT.
+// 32-bit paging modes are not supported yet.
+func (g *GuestMemory) Linear(p Paging, gva uint64, write bool) (uint64, error) {
+	if p.CR0&cr0PG == 0 {
+		if p.EFER&eferLMA == 0 {
+			gva &= 0xffff_ffff
+		}
+		return gva, nil
+	}
+	if p.EFER&eferLMA == 0 || p.CR4&cr4PAE == 0 {
+		return 0, fmt.Errorf("%w: linear 0x%x: the guest uses 32-bit paging, which tamavisor does not walk", ErrFault, gva)
+	}
+	if p.CR4&cr4LA57 != 0 {
+		return 0, fmt.Errorf("%w: linear 0x%x: the guest uses 5-level paging, which tamavisor does not walk", ErrFault, gva)
+	}
+	// Canonical: bits 63:47 equal (SDM Vol. 1 3.3.7.1).
+	if top := int64(gva) >> 47; top != 0 && top != -1 {
+		return 0, fmt.Errorf("%w: linear 0x%x is not canonical", ErrFault, gva)
+	}
+	const (
+		present = 1 << 0
+		rw      = 1 << 1
+		ps      = 1 << 7
+		addr    = 0x000f_ffff_ffff_f000
+	)
+	checkWrite := write && p.CR0&cr0WP != 0
+	table := p.CR3 & addr
+	var e [8]byte
+	for level := 3; level >= 0; level-- {
+		shift := 12 + 9*uint(level)
+		idx := (gva >> shift) & 511
+		if err := g.ReadGPA(table+idx*8, e[:]); err != nil {
+			return 0, fmt.Errorf("linear 0x%x: reading the level-%d paging entry: %w", gva, level+1, err)
+		}
+		ent := binary.LittleEndian.Uint64(e[:])
+		if ent&present == 0 {
+			return 0, fmt.Errorf("%w: linear 0x%x is not mapped (level-%d entry %#x)", ErrFault, gva, level+1, ent)
+		}
+		if checkWrite && ent&rw == 0 {
+			return 0, fmt.Errorf("%w: linear 0x%x is read-only", ErrFault, gva)
+		}
+		if level == 0 || (level <= 2 && ent&ps != 0) {
+			if level == 3 && ent&ps != 0 {
+				return 0, fmt.Errorf("%w: linear 0x%x: PS set in a PML4 entry", ErrFault, gva)
+			}
+			size := uint64(1) << shift
+			return ent&addr&^(size-1) | gva&(size-1), nil
+		}
+		table = ent & addr
+	}
+	panic("unreachable")
+}
+
+// ReadLinear copies n bytes from the guest's linear address gva, page by
+// page (each page is translated on its own: a buffer may cross pages).
+func (g *GuestMemory) ReadLinear(p Paging, gva uint64, b []byte) error {
+	for len(b) > 0 {
+		gpa, err := g.Linear(p, gva, false)
+		if err != nil {
+			return err
+		}
+		n := min(uint64(len(b)), mem.PageSize-gva%mem.PageSize)
+		if err := g.ReadGPA(gpa, b[:n]); err != nil {
+			return err
+		}
+		b, gva = b[n:], gva+n
+	}
+	return nil
+}
+
+// WriteLinear copies b to the guest's linear address gva, page by page.
+func (g *GuestMemory) WriteLinear(p Paging, gva uint64, b []byte) error {
+	for len(b) > 0 {
+		gpa, err := g.Linear(p, gva, true)
+		if err != nil {
+			return err
+		}
+		n := min(uint64(len(b)), mem.PageSize-gva%mem.PageSize)
+		if err := g.WriteGPA(gpa, b[:n]); err != nil {
+			return err
+		}
+		b, gva = b[n:], gva+n
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+package hv
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"tamavisor/mem"
+	"tamavisor/vmx"
+	"tamavisor/x86"
+	"tamavisor/xen"
+)
+
+func rdtsc() uint64 { return x86.RDTSC() }
+
+// Hypercall is one call in Xen's x86-64 convention: RAX = number, RDI, RSI,
+// RDX, R10, R8 = arguments (public/xen.h).
+type Hypercall struct {
+	Nr   uint64
+	Args [5]uint64
+}
+
+// hypercallArgs reads a hypercall from the guest's registers.
+func hypercallArgs(r *vmx.GuestRegs) Hypercall {
+	return Hypercall{Nr: r.GPR[vmx.RAX], Args: [5]uint64{
+		r.GPR[vmx.RDI], r.GPR[vmx.RSI], r.GPR[vmx.RDX], r.GPR[vmx.R10], r.GPR[vmx.R8],
+	}}
+}
+
+// errno turns a Xen errno into the value RAX returns.
+func errno(e int) int64 { return -int64(e) }
+
+// handleVMCALL runs a hypercall and returns its result in RAX. Hypercalls
+// from guest user mode get -EPERM, as on Xen for HVM guests.
+func handleVMCALL(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	v.Dom.Stats.Hypercalls++
+	call := hypercallArgs(&v.Regs)
+	var ret int64
+	if v.cpl() != 0 {
+		ret = errno(xen.EPERM)
+	} else {
+		ret = h.hypercall(v, call)
+	}
+	if v.Dom.State >= DomainDying {
+		return
+	}
+	v.Regs.GPR[vmx.RAX] = uint64(ret)
+	v.advance()
+}
+
+// hypercall dispatches one hypercall. Every pointer argument is a guest
+// linear address, translated through the guest's page tables and its EPT;
+// every length is bounded; a bad one is -EFAULT or -EINVAL for the caller,
+// never a fault of the hypervisor.
+func (h *Hypervisor) hypercall(v *VCPU, c Hypercall) int64 {
+	switch c.Nr {
+	case xen.HypercallConsoleIO:
+		return h.consoleIO(v, c.Args[0], c.Args[1], c.Args[2])
+	case xen.HypercallSchedOp:
+		return h.schedOp(v, c.Args[0], c.Args[1])
+	case xen.HypercallVCPUOp:
+		return h.vcpuOp(v, c.Args[0], c.Args[1], c.Args[2])
+	case xen.HypercallHVMOp:
+		return h.hvmOp(v, c.Args[0], c.Args[1])
+	case xen.HypercallXenVersion:
+		return h.xenVersion(v, c.Args[0], c.Args[1])
+	case xen.HypercallTamavisor:
+		return h.tamavisorOp(v, c.Args)
+	}
+	return errno(xen.ENOSYS)
+}
+
+// copyIn reads n bytes at a guest linear address.
+func (v *VCPU) copyIn(gva uint64, n int) ([]byte, error) {
+	b := make([]byte, n)
+	return b, v.Dom.Mem.ReadLinear(v.paging(), gva, b)
+}
+
+// faultErrno maps a guest memory error to -EFAULT.
+func faultErrno(err error) int64 {
+	if errors.Is(err, ErrFault) {
+		return errno(xen.EFAULT)
+	}
+	return errno(xen.EINVAL)
+}
+
+// maxConsoleWrite bounds one console_io write (Xen copies in chunks too).
+const maxConsoleWrite = 4096
+
+// consoleIO: CONSOLEIO_write(count, buffer) prints on the domain's console
+// and returns count; CONSOLEIO_read has no input to give (public/xen.h).
+func (h *Hypervisor) consoleIO(v *VCPU, cmd, count, buf uint64) int64 {
+	switch cmd {
+	case xen.ConsoleIOWrite:
+		if count > maxConsoleWrite {
+			return errno(xen.EINVAL)
+		}
+		b, err := v.copyIn(buf, int(count))
+		if err != nil {
+			return faultErrno(err)
+		}
+		v.Dom.Console.Write(b)
+		return int64(count)
+	case xen.ConsoleIORead:
+		return 0
+	}
+	return errno(xen.ENOSYS)
+}
+
+// schedOp: yield, block, shutdown (public/sched.h).
+func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
+	switch cmd {
+	case xen.SchedOpYield:
+		v.yield = true
+		return 0
+	case xen.SchedOpBlock:
+		// Blocks until an event (here: the vCPU's timer), with event
+		// delivery enabled, as Xen's SCHEDOP_block does.
+		if !v.UpcallPending {
+			v.State = VCPUBlocked
+		}
+		return 0
+	case xen.SchedOpShutdown:
+		b, err := v.copyIn(arg, 4) // struct sched_shutdown { unsigned int reason; }
+		if err != nil {
+			return faultErrno(err)
+		}
+		reason := binary.LittleEndian.Uint32(b)
+		if reason > xen.ShutdownSoftReset {
+			return errno(xen.EINVAL)
+		}
+		h.shutdown(v.Dom, reason)
+		return 0
+	}
+	return errno(xen.ENOSYS)
+}
+
+// vcpuOp: the single-shot timer (public/vcpu.h).
+func (h *Hypervisor) vcpuOp(v *VCPU, cmd, vcpu, arg uint64) int64 {
+	if vcpu != uint64(v.ID) {
+		return errno(xen.EINVAL) // only the caller's own vCPU, for now
+	}
+	switch cmd {
+	case xen.VCPUOpSetSingleshotTimer:
+		b, err := v.copyIn(arg, xen.SingleshotTimerSize)
+		if err != nil {
+			return faultErrno(err)
+		}
+		ns := binary.LittleEndian.Uint64(b[0:])
+		flags := binary.LittleEndian.Uint32(b[8:])
+		deadline := h.Clock.Ticks(ns)
+		if flags&xen.VCPUSSHotTmrFuture != 0 && deadline <= rdtsc() {
+			return errno(xen.ETIME)
+		}
+		v.Timer = max(deadline, 1)
+		return 0
+	case xen.VCPUOpStopSingleshotTimer:
+		v.Timer = 0
+		return 0
+	}
+	return errno(xen.ENOSYS)
+}
+
+// hvmOp: HVM parameters (public/hvm/hvm_op.h, public/hvm/params.h). A
+// domain may only set its own.
+func (h *Hypervisor) hvmOp(v *VCPU, cmd, arg uint64) int64 {
+	if cmd != xen.HVMOpSetParam && cmd != xen.HVMOpGetParam {
+		return errno(xen.ENOSYS)
+	}
+	b, err := v.copyIn(arg, xen.HVMParamSize)
+	if err != nil {
+		return faultErrno(err)
+	}
+	dom := binary.LittleEndian.Uint16(b[0:])
+	index := binary.LittleEndian.Uint32(b[4:])
+	value := binary.LittleEndian.Uint64(b[8:])
+	if dom != xen.DomIDSelf && dom != v.Dom.ID {
+		return errno(xen.EPERM)
+	}
+	const maxParam = 64 // HVM_NR_PARAMS is smaller in every Xen release
+	if index >= maxParam {
+		return errno(xen.EINVAL)
+	}
+	if cmd == xen.HVMOpGetParam {
+		binary.LittleEndian.PutUint64(b[8:], v.Dom.params[index])
+		if err := v.Dom.Mem.WriteLinear(v.paging(), arg, b); err != nil {
+			return faultErrno(err)
+		}
+		return 0
+	}
+	if index == xen.HVMParamCallbackIRQ {
+		typ := value >> xen.HVMCallbackTypeShift
+		vector := value & 0xff
+		switch {
+		case value == 0:
+			v.Dom.CallbackVector = 0
+		case typ != xen.HVMCallbackTypeVector || value&^(0xff|typ<<xen.HVMCallbackTypeShift) != 0:
+			return errno(xen.EINVAL) // only vector delivery is offered
+		case vector < 32:
+			return errno(xen.EINVAL) // exceptions are not upcalls
+		default:
+			v.Dom.CallbackVector = uint8(vector)
+		}
+	}
+	v.Dom.params[index] = value
+	return 0
+}
+
+// xenVersion: XENVER_version returns major<<16 | minor (public/version.h).
+func (h *Hypervisor) xenVersion(v *VCPU, cmd, arg uint64) int64 {
+	switch cmd {
+	case xen.XenVerVersion:
+		return xen.Version
+	case xen.XenVerPageSize:
+		return mem.PageSize
+	}
+	return errno(xen.ENOSYS)
+}
+
+// tamavisorOp is tamavisor's own hypercall (xen.HypercallTamavisor).
+func (h *Hypervisor) tamavisorOp(v *VCPU, a [5]uint64) int64 {
+	switch a[0] {
+	case xen.TamavisorExitStatus:
+		v.Dom.ExitStatus, v.Dom.HasExitStatus = int(int32(a[1])), true
+		return 0
+	case xen.TamavisorGuestFault:
+		vec := a[1]
+		name := "?"
+		if vec < 32 {
+			name = vmx.ExceptionName(uint8(vec))
+		}
+		h.Kill(v.Dom, "guest exception %s (vector %d) at RIP 0x%x, error code %#x, CR2 0x%x: the guest could not handle it",
+			name, vec, a[3], a[2], a[4])
+		return 0
+	}
+	return errno(xen.ENOSYS)
+}
+
+// installHypercallPage fills the page at the GPA written to the hypercall
+// MSR with one stub per hypercall: "mov $nr, %eax; vmcall; ret" at offset
+// nr*32, as Xen lays out its hypercall page for Intel CPUs. The low 12 bits
+// select the page (only page 0 exists).
+func (h *Hypervisor) installHypercallPage(v *VCPU, val uint64) error {
+	if val&0xfff != 0 {
+		return &msrFault{fmt.Sprintf("WRMSR 0x%x = 0x%x: only hypercall page 0 exists", xen.HypercallMSR, val)}
+	}
+	gpa := val &^ 0xfff
+	page := make([]byte, mem.PageSize)
+	for nr := 0; nr < mem.PageSize/xen.HypercallEntrySize; nr++ {
+		e := page[nr*xen.HypercallEntrySize:]
+		e[0] = 0xb8 // MOV EAX, imm32
+		binary.LittleEndian.PutUint32(e[1:], uint32(nr))
+		e[5], e[6], e[7] = 0x0f, 0x01, 0xc1 // VMCALL
+		e[8] = 0xc3                         // RET
+	}
+	if err := v.Dom.Mem.WriteGPA(gpa, page); err != nil {
+		return &msrFault{fmt.Sprintf("WRMSR 0x%x = 0x%x: the hypercall page %v", xen.HypercallMSR, val, err)}
+	}
+	return nil
+}

@@ -1,0 +1,244 @@
+package hv
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"tamavisor/console"
+	"tamavisor/ept"
+	"tamavisor/hv/loader"
+	"tamavisor/mem"
+	"tamavisor/vmx"
+	"tamavisor/x86"
+	"tamavisor/xen"
+)
+
+// Hypervisor owns the domains and runs them on the boot processor.
+type Hypervisor struct {
+	CPU     *vmx.Processor
+	Frames  *mem.Allocator
+	Phys    *mem.Phys
+	Clock   Clock
+	Console *console.Console
+	Log     *console.Logger
+	// Images are the domain images the hypervisor carries, by name.
+	Images map[string][]byte
+	// SliceTicks is a time slice, in TSC ticks.
+	SliceTicks uint64
+
+	domains  []*Domain
+	nextID   uint16
+	nextVPID uint16
+	current  *VCPU // the vCPU whose VMCS is current
+	loaded   *VCPU // the vCPU whose syscall MSRs are in the CPU
+	hostMSRs SyscallMSRs
+	cpuid    func(leaf, sub uint32) [4]uint32
+}
+
+// New returns a hypervisor on an enabled processor.
+func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, c *console.Console) *Hypervisor {
+	h := &Hypervisor{
+		CPU: cpu, Frames: frames, Phys: phys, Clock: Clock{KHz: khz},
+		Console: c, Log: c.Logger("hv"), Images: map[string][]byte{},
+		nextID: 1, nextVPID: 1,
+	}
+	h.SliceTicks = h.Clock.Ticks(10_000_000) // 10 ms
+	h.cpuid = func(leaf, sub uint32) [4]uint32 {
+		a, b, cx, d := x86.CPUID(leaf, sub)
+		return [4]uint32{a, b, cx, d}
+	}
+	return h
+}
+
+// Domains returns the domains that have not been destroyed.
+func (h *Hypervisor) Domains() []*Domain { return h.domains }
+
+// CreateDomain builds a domain from a spec: memory from the frame
+// allocator behind a new EPT, the image loaded, the PVH start_info written,
+// and a vCPU whose VMCS enters the image's PVH entry point. Nothing is
+// left allocated when it fails.
+func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
+	image, ok := h.Images[sp.Image]
+	if !ok {
+		names := make([]string, 0, len(h.Images))
+		for n := range h.Images {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("no domain image %q (the hypervisor carries %v)", sp.Image, names)
+	}
+	d = &Domain{ID: h.nextID, Name: sp.Name, Spec: sp, MemSize: uint64(sp.MemMiB) << 20, params: map[uint32]uint64{}}
+	if sp.BudgetMS > 0 {
+		d.Budget = h.Clock.Ticks(uint64(sp.BudgetMS) * 1_000_000)
+	}
+	d.Console = h.Console.Logger(d.Label())
+	defer func() {
+		if err != nil {
+			h.free(d)
+			err = fmt.Errorf("%s: %w", d.Label(), err)
+		}
+	}()
+
+	img, err := loader.Parse(image, loader.Limits{
+		MemorySize: d.MemSize,
+		Reserved:   []loader.Range{{Addr: loader.StartInfoGPA, Size: loader.StartInfoSize}},
+	})
+	if err != nil {
+		return d, err
+	}
+	if err := h.buildMemory(d); err != nil {
+		return d, err
+	}
+	if err := img.Load(&d.Mem); err != nil {
+		return d, fmt.Errorf("loading the image: %w", err)
+	}
+	si, err := loader.BuildStartInfo(loader.StartInfoGPA, loader.StartInfo{
+		Cmdline:   sp.Args,
+		MemoryMap: loader.DefaultMemoryMap(d.MemSize),
+	})
+	if err != nil {
+		return d, err
+	}
+	if err := d.Mem.WriteGPA(loader.StartInfoGPA, si); err != nil {
+		return d, fmt.Errorf("writing start_info: %w", err)
+	}
+	state, err := loader.EntryState(img, loader.StartInfoGPA)
+	if err != nil {
+		return d, err
+	}
+	if err := h.newVCPU(d, state); err != nil {
+		return d, err
+	}
+	h.nextID++
+	h.domains = append(h.domains, d)
+	d.State = DomainRunning
+	h.Log.Printf("%s: created: %d MiB, entry 0x%x (%s), %d EPT tables, command line %q",
+		d.Label(), sp.MemMiB, img.Entry.Addr, img.Entry.Mode, d.tables.held, sp.Args)
+	return d, nil
+}
+
+// buildMemory backs [0, MemSize) with zeroed frames, in 2 MiB runs where
+// the allocator has them (so that EPT can use 2 MiB pages), and maps them
+// read-write-execute, write-back, in a new EPT.
+func (h *Hypervisor) buildMemory(d *Domain) error {
+	caps := h.CPU.Caps
+	d.tables = &eptTables{frames: h.Frames, phys: h.Phys}
+	var err error
+	d.EPT, err = ept.New(d.tables, ept.Options{Pages2M: caps.Has2MPages(), Pages1G: caps.Has1GPages()})
+	if err != nil {
+		return fmt.Errorf("EPT: %w", err)
+	}
+	d.Mem = GuestMemory{EPT: d.EPT, Phys: h.Phys}
+	const big = 2 << 20
+	for gpa := uint64(0); gpa < d.MemSize; {
+		size := uint64(mem.PageSize)
+		hpa, err := uint64(0), error(nil)
+		if gpa%big == 0 && d.MemSize-gpa >= big {
+			if hpa, err = h.Frames.AllocContig(big/mem.PageSize, big); err == nil {
+				size = big
+			}
+		}
+		if size == mem.PageSize {
+			if hpa, err = h.Frames.Alloc(); err != nil {
+				return fmt.Errorf("out of memory at GPA 0x%x of 0x%x: %w", gpa, d.MemSize, err)
+			}
+		}
+		d.chunks = append(d.chunks, memChunk{gpa: gpa, hpa: hpa, size: size})
+		if err := h.Phys.Zero(hpa, size); err != nil {
+			return err
+		}
+		if err := d.EPT.Map(gpa, hpa, size, ept.RWX, ept.WB); err != nil {
+			return fmt.Errorf("EPT: %w", err)
+		}
+		gpa += size
+	}
+	return nil
+}
+
+// Kill ends a domain for a reason the hypervisor found; the scheduler
+// destroys it once its vCPU is off the CPU.
+func (h *Hypervisor) Kill(d *Domain, format string, args ...any) {
+	if d.State >= DomainDying {
+		return
+	}
+	d.EndReason = fmt.Sprintf(format, args...)
+	d.Crashed = true
+	d.State = DomainDying
+	if d.VCPU != nil {
+		d.VCPU.State = VCPUStopped
+	}
+}
+
+// shutdown ends a domain at its own request (SCHEDOP_shutdown).
+func (h *Hypervisor) shutdown(d *Domain, reason uint32) {
+	if d.State >= DomainDying {
+		return
+	}
+	d.EndReason = "shut down: " + xen.ShutdownReasonName(reason)
+	d.Crashed = reason == xen.ShutdownCrash
+	d.State = DomainDying
+	d.VCPU.State = VCPUStopped
+}
+
+// destroy reports a dying domain's end and returns every resource it held.
+func (h *Hypervisor) destroy(d *Domain) {
+	status := "no exit status"
+	if d.HasExitStatus {
+		status = fmt.Sprintf("exit status %d", d.ExitStatus)
+	}
+	d.Console.Flush()
+	h.Log.Printf("%s: %s (%s)", d.Label(), d.EndReason, status)
+	h.Log.Printf("%s: stats: %s", d.Label(), d.Stats.String(h.Clock))
+	before := h.Frames.FreeFrames()
+	held := h.free(d)
+	h.Log.Printf("%s: destroyed: %d frames returned (free frames %d -> %d)", d.Label(), held, before, h.Frames.FreeFrames())
+	for i, x := range h.domains {
+		if x == d {
+			h.domains = append(h.domains[:i], h.domains[i+1:]...)
+			break
+		}
+	}
+	d.State = DomainDead
+}
+
+// free returns a domain's VMCS, FPU area, memory and EPT tables to the
+// frame allocator, and says how many frames that was. The EPT's cached
+// translations are invalidated before its frames can be reused.
+func (h *Hypervisor) free(d *Domain) int {
+	n := 0
+	var errs []error
+	if v := d.VCPU; v != nil {
+		if h.current == v {
+			h.current = nil
+		}
+		if h.loaded == v {
+			h.loaded = nil
+		}
+		if v.VMCS != nil {
+			errs = append(errs, h.CPU.FreeVMCS(v.VMCS))
+			n++
+		}
+		if v.fpu != 0 {
+			errs = append(errs, h.CPU.FreeFPUArea(v.fpu))
+			n++
+		}
+		errs = append(errs, h.CPU.InvalidateVPID(v.VPID))
+	}
+	if d.EPT != nil {
+		errs = append(errs, h.CPU.InvalidateEPT(d.EPT.Pointer(false)))
+		n += d.tables.held
+		d.EPT.Destroy()
+		d.tables.release()
+		d.EPT = nil
+	}
+	for _, c := range d.chunks {
+		errs = append(errs, h.Frames.FreeContig(c.hpa, int(c.size/mem.PageSize)))
+		n += int(c.size / mem.PageSize)
+	}
+	d.chunks = nil
+	if err := errors.Join(errs...); err != nil {
+		h.Log.Printf("%s: while freeing: %v", d.Label(), err)
+	}
+	return n
+}

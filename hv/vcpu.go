@@ -1,0 +1,148 @@
+package hv
+
+import (
+	"tamavisor/vmx"
+)
+
+// VCPUState is where a vCPU is.
+type VCPUState int
+
+// vCPU states.
+const (
+	VCPURunnable VCPUState = iota
+	VCPUBlocked            // HLT or SCHEDOP_block: waits for its timer or an event
+	VCPUStopped            // its domain is dying
+)
+
+func (s VCPUState) String() string {
+	return [...]string{"runnable", "blocked", "stopped"}[s]
+}
+
+// VCPU is a domain's virtual processor: its VMCS, the registers VM exits do
+// not keep in it, its FPU area, and what the scheduler needs to know.
+type VCPU struct {
+	Dom   *Domain
+	ID    uint32
+	State VCPUState
+
+	VMCS *vmx.VMCS
+	Regs vmx.GuestRegs
+	fpu  uint64 // the frame holding its FPU/SSE/AVX state
+	VPID uint16
+
+	// vmcs reads and writes its VMCS (the hardware one when it is current).
+	vmcs VMCSAccess
+	hv   *Hypervisor
+
+	// Timer is the TSC deadline of its single-shot timer (0: none);
+	// UpcallPending says the upcall vector waits to be injected.
+	Timer         uint64
+	UpcallPending bool
+
+	msrs      SyscallMSRs
+	msrsDirty bool
+	dr        [8]uint64 // debug registers, emulated (MOV DR exits)
+	tpr       uint64    // CR8, emulated (CR8 exits)
+	entryCtls uint32    // VM-entry controls, for the IA-32e mode switch
+	procCtls  uint32    // primary processor-based controls (interrupt window)
+	yield     bool      // SCHEDOP_yield: end the slice
+}
+
+// Guest state bits (SDM Vol. 3A 2.3, 2.5).
+const (
+	rflagsIF = 1 << 9
+	cr0PE    = 1 << 0
+	cr0NE    = 1 << 5
+	cr4VMXE  = 1 << 13
+	eferLME  = 1 << 8
+)
+
+// advance moves the guest past the instruction that exited, and ends any
+// blocking by STI or MOV SS, which covered only that instruction (SDM Vol.
+// 3C 26.4.2 "Guest Non-Register State").
+func (v *VCPU) advance() {
+	rip := v.vmcs.ReadNat(vmx.GuestRIP)
+	n := v.vmcs.Read32(vmx.VMExitInstructionLen)
+	v.vmcs.WriteNat(vmx.GuestRIP, rip+uint64(n))
+	if intr := v.vmcs.Read32(vmx.GuestInterruptibilityInfo); intr&uint32(vmx.BlockingBySTI|vmx.BlockingByMOVSS) != 0 {
+		v.vmcs.Write32(vmx.GuestInterruptibilityInfo, intr&^uint32(vmx.BlockingBySTI|vmx.BlockingByMOVSS))
+	}
+}
+
+// inject queues a hardware exception for the next VM entry (SDM Vol. 3C
+// 27.6 "Event Injection"); RIP stays on the faulting instruction.
+func (v *VCPU) inject(vector uint8) {
+	errCode := vmx.ExceptionHasErrorCode(vector)
+	v.vmcs.Write32(vmx.VMEntryIntrInfoField, vmx.MakeInterruptionInfo(vector, vmx.IntrTypeHardwareException, errCode))
+	if errCode {
+		v.vmcs.Write32(vmx.VMEntryExceptionErrorCode, 0)
+	}
+}
+
+// paging returns the guest's paging state.
+func (v *VCPU) paging() Paging {
+	return Paging{
+		CR0:  v.vmcs.ReadNat(vmx.GuestCR0),
+		CR3:  v.vmcs.ReadNat(vmx.GuestCR3),
+		CR4:  v.vmcs.ReadNat(vmx.GuestCR4),
+		EFER: v.vmcs.Read64(vmx.GuestIA32EFER),
+	}
+}
+
+// cpl is the guest's current privilege level: SS.DPL (SDM Vol. 3C 25.4.1).
+func (v *VCPU) cpl() int {
+	return int(v.vmcs.Read32(vmx.GuestSSAccessRights)>>5) & 3
+}
+
+// interruptible says whether an external interrupt can be injected now:
+// RFLAGS.IF set and no blocking by STI or MOV SS (SDM Vol. 3C 27.2.1.5).
+func (v *VCPU) interruptible() bool {
+	if v.vmcs.ReadNat(vmx.GuestRFLAGS)&rflagsIF == 0 {
+		return false
+	}
+	return v.vmcs.Read32(vmx.GuestInterruptibilityInfo)&uint32(vmx.BlockingBySTI|vmx.BlockingByMOVSS) == 0
+}
+
+// deliverUpcall injects the upcall vector if the guest can take it now, or
+// asks for an interrupt-window exit when it can (SDM Vol. 3C 25.6.2).
+func (v *VCPU) deliverUpcall() {
+	vector := v.Dom.CallbackVector
+	if !v.UpcallPending || vector == 0 {
+		return
+	}
+	if v.interruptible() {
+		v.vmcs.Write32(vmx.VMEntryIntrInfoField, vmx.MakeInterruptionInfo(vector, vmx.IntrTypeExternal, false))
+		v.UpcallPending = false
+		if v.procCtls&vmx.ProcInterruptWindowExiting != 0 {
+			v.setProcCtls(v.procCtls &^ vmx.ProcInterruptWindowExiting)
+		}
+		return
+	}
+	if v.procCtls&vmx.ProcInterruptWindowExiting == 0 {
+		v.setProcCtls(v.procCtls | vmx.ProcInterruptWindowExiting)
+	}
+}
+
+func (v *VCPU) setProcCtls(c uint32) {
+	v.procCtls = c
+	v.vmcs.Write32(vmx.CPUBasedVMExecControl, c)
+}
+
+// syncLongMode keeps IA32_EFER.LMA and the "IA-32e mode guest" entry
+// control in step with the guest's CR0.PG and EFER.LME, as a CPU does when
+// paging is turned on or off (SDM Vol. 3A 9.8.5; Vol. 3C 27.3.1.1 checks
+// that the two agree).
+func (v *VCPU) syncLongMode() {
+	cr0 := v.vmcs.ReadNat(vmx.GuestCR0)
+	efer := v.vmcs.Read64(vmx.GuestIA32EFER)
+	long := cr0&cr0PG != 0 && efer&eferLME != 0
+	if long {
+		efer |= eferLMA
+		v.entryCtls |= vmx.EntryIA32eModeGuest
+	} else {
+		efer &^= eferLMA
+		v.entryCtls &^= vmx.EntryIA32eModeGuest
+	}
+	v.vmcs.Write64(vmx.GuestIA32EFER, efer)
+	v.vmcs.Write32(vmx.VMEntryControls, v.entryCtls)
+}

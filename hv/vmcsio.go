@@ -1,0 +1,41 @@
+package hv
+
+import "tamavisor/vmx"
+
+// VMCSAccess reads and writes the fields of a vCPU's VMCS. In the
+// hypervisor it is the current VMCS (hardwareVMCS); host tests give the
+// exit handlers a map instead, so that they run without VT-x.
+type VMCSAccess interface {
+	Read16(vmx.Field16) uint16
+	Read32(vmx.Field32) uint32
+	Read64(vmx.Field64) uint64
+	ReadNat(vmx.FieldNat) uint64
+	Write16(vmx.Field16, uint16) error
+	Write32(vmx.Field32, uint32) error
+	Write64(vmx.Field64, uint64) error
+	WriteNat(vmx.FieldNat, uint64) error
+}
+
+// hardwareVMCS is the current VMCS, through VMREAD and VMWRITE.
+type hardwareVMCS struct{}
+
+func (hardwareVMCS) Read16(f vmx.Field16) uint16             { return vmx.Read16(f) }
+func (hardwareVMCS) Read32(f vmx.Field32) uint32             { return vmx.Read32(f) }
+func (hardwareVMCS) Read64(f vmx.Field64) uint64             { return vmx.Read64(f) }
+func (hardwareVMCS) ReadNat(f vmx.FieldNat) uint64           { return vmx.ReadNat(f) }
+func (hardwareVMCS) Write16(f vmx.Field16, v uint16) error   { return vmx.Write16(f, v) }
+func (hardwareVMCS) Write32(f vmx.Field32, v uint32) error   { return vmx.Write32(f, v) }
+func (hardwareVMCS) Write64(f vmx.Field64, v uint64) error   { return vmx.Write64(f, v) }
+func (hardwareVMCS) WriteNat(f vmx.FieldNat, v uint64) error { return vmx.WriteNat(f, v) }
+
+// fieldMap is a VMCS kept in a map, for tests.
+type fieldMap map[uint32]uint64
+
+func (m fieldMap) Read16(f vmx.Field16) uint16             { return uint16(m[uint32(f)]) }
+func (m fieldMap) Read32(f vmx.Field32) uint32             { return uint32(m[uint32(f)]) }
+func (m fieldMap) Read64(f vmx.Field64) uint64             { return m[uint32(f)] }
+func (m fieldMap) ReadNat(f vmx.FieldNat) uint64           { return m[uint32(f)] }
+func (m fieldMap) Write16(f vmx.Field16, v uint16) error   { m[uint32(f)] = uint64(v); return nil }
+func (m fieldMap) Write32(f vmx.Field32, v uint32) error   { m[uint32(f)] = uint64(v); return nil }
+func (m fieldMap) Write64(f vmx.Field64, v uint64) error   { m[uint32(f)] = v; return nil }
+func (m fieldMap) WriteNat(f vmx.FieldNat, v uint64) error { m[uint32(f)] = v; return nil }

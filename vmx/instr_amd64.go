@@ -1,0 +1,94 @@
+package vmx
+
+// The VMX instructions (vmx_amd64.s). They execute only in VMX operation at
+// CPL 0; the functions return the instruction's outcome (see Outcome).
+
+func vmxon(pa uint64) Outcome
+func vmxoff() Outcome
+func vmclear(pa uint64) Outcome
+func vmptrld(pa uint64) Outcome
+func vmread(field uint32) (val uint64, st Outcome)
+func vmwrite(field uint32, val uint64) Outcome
+func invept(typ uint64, eptp uint64) Outcome
+func invvpid(typ uint64, vpid uint64, addr uint64) Outcome
+
+// vmrun enters the current VMCS's guest; see vmx_amd64.s.
+func vmrun(regs *GuestRegs, launched bool) Outcome
+
+// vmexit is HOST_RIP; it is never called from Go.
+func vmexit()
+
+// vmexitAddr returns the address of vmexit, for HOST_RIP.
+func vmexitAddr() uintptr
+
+func xsave(area uintptr, mask uint64)
+func xrstor(area uintptr, mask uint64)
+func fxsave(area uintptr)
+func fpuInit()
+
+// hostRSPEncoding is HOST_RSP's field encoding, for vmrun (assembly cannot
+// use typed constants; a test checks it against the field table).
+const hostRSPEncoding = 0x6c14
+
+// Outcome is how a VMX instruction ended (SDM Vol. 3C 32.2 "Conventions").
+type Outcome uint8
+
+// VMX instruction outcomes.
+const (
+	VMsucceed     Outcome = 0
+	VMfailInvalid Outcome = 1 // CF=1: no current VMCS
+	VMfailValid   Outcome = 2 // ZF=1: the error number is in VM_INSTRUCTION_ERROR
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case VMsucceed:
+		return "VMsucceed"
+	case VMfailInvalid:
+		return "VMfailInvalid"
+	case VMfailValid:
+		return "VMfailValid"
+	}
+	return "VM outcome ?"
+}
+
+// GuestRegs holds the guest state that a VM exit does not save in the VMCS:
+// the general-purpose registers but RSP, CR2 and the FPU/SSE/AVX state. The
+// assembly uses its field offsets (go_asm.h), so reorder with care.
+type GuestRegs struct {
+	// GPR holds the registers in the SDM's numbering (SDM Vol. 3C Table
+	// 28-3, as exit qualifications name them): RAX, RCX, RDX, RBX, RSP
+	// (unused: GUEST_RSP is in the VMCS), RBP, RSI, RDI, R8-R15.
+	GPR [16]uint64
+	CR2 uint64
+	// GuestXSave is the guest's XSAVE (or FXSAVE) area, HostXSave the
+	// host's clean one: 64-byte aligned, identity-mapped addresses.
+	GuestXSave uintptr
+	HostXSave  uintptr
+	// XSaveMask is the XCR0 components XSAVE saves; 0 selects
+	// FXSAVE/FXRSTOR (a CPU without XSAVE).
+	XSaveMask uint64
+}
+
+// The GPR indexes (SDM Vol. 3C Table 28-3).
+const (
+	RAX = iota
+	RCX
+	RDX
+	RBX
+	RSP
+	RBP
+	RSI
+	RDI
+	R8
+	R9
+	R10
+	R11
+	R12
+	R13
+	R14
+	R15
+)
+
+// GPRNames are the registers' names in GPR order.
+var GPRNames = [16]string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}

@@ -1,0 +1,288 @@
+// VMX instructions, hand-encoded: the Go assembler has no VMX mnemonics.
+// Encodings: Intel SDM Vol. 2 and Vol. 3C chapter 32 "VMX Instruction
+// Reference" (31 in older editions). Every VMX instruction reports through
+// RFLAGS (SDM Vol. 3C 32.2 "Conventions"): CF=1 VMfailInvalid (no current
+// VMCS), ZF=1 VMfailValid (error number in VM_INSTRUCTION_ERROR), both clear
+// VMsucceed. The functions return 0, 1 (VMfailInvalid) or 2 (VMfailValid).
+
+#include "go_asm.h"
+#include "textflag.h"
+
+// status sets AL to the VMX outcome from RFLAGS.
+#define STATUS \
+	SETCS	BL; \
+	SETEQ	CL; \
+	SHLB	$1, CL; \
+	ORB	CL, BL; \
+	MOVB	BL, AL
+
+// CF wins over ZF: VMfailInvalid leaves ZF clear, VMfailValid leaves CF clear.
+
+// func vmxon(pa uint64) uint8
+TEXT ·vmxon(SB),NOSPLIT,$0-9
+	LEAQ	pa+0(FP), AX
+	BYTE $0xf3; BYTE $0x0f; BYTE $0xc7; BYTE $0x30	// VMXON [RAX] (F3 0F C7 /6)
+	STATUS
+	MOVB	AX, ret+8(FP)
+	RET
+
+// func vmxoff() uint8
+TEXT ·vmxoff(SB),NOSPLIT,$0-1
+	BYTE $0x0f; BYTE $0x01; BYTE $0xc4			// VMXOFF (0F 01 C4)
+	STATUS
+	MOVB	AX, ret+0(FP)
+	RET
+
+// func vmclear(pa uint64) uint8
+TEXT ·vmclear(SB),NOSPLIT,$0-9
+	LEAQ	pa+0(FP), AX
+	BYTE $0x66; BYTE $0x0f; BYTE $0xc7; BYTE $0x30	// VMCLEAR [RAX] (66 0F C7 /6)
+	STATUS
+	MOVB	AX, ret+8(FP)
+	RET
+
+// func vmptrld(pa uint64) uint8
+TEXT ·vmptrld(SB),NOSPLIT,$0-9
+	LEAQ	pa+0(FP), AX
+	BYTE $0x0f; BYTE $0xc7; BYTE $0x30			// VMPTRLD [RAX] (0F C7 /6)
+	STATUS
+	MOVB	AX, ret+8(FP)
+	RET
+
+// func vmread(field uint32) (val uint64, st uint8)
+TEXT ·vmread(SB),NOSPLIT,$0-17
+	MOVL	field+0(FP), AX
+	XORQ	BX, BX
+	BYTE $0x0f; BYTE $0x78; BYTE $0xc3			// VMREAD RBX, RAX (0F 78 /r)
+	MOVQ	BX, DX
+	STATUS
+	MOVQ	DX, val+8(FP)
+	MOVB	AX, st+16(FP)
+	RET
+
+// func vmwrite(field uint32, val uint64) uint8
+TEXT ·vmwrite(SB),NOSPLIT,$0-17
+	MOVL	field+0(FP), AX
+	MOVQ	val+8(FP), BX
+	BYTE $0x0f; BYTE $0x79; BYTE $0xc3			// VMWRITE RAX, RBX (0F 79 /r)
+	STATUS
+	MOVB	AX, ret+16(FP)
+	RET
+
+// func invept(typ uint64, eptp uint64) uint8
+TEXT ·invept(SB),NOSPLIT,$16-17
+	// The INVEPT descriptor: EPTP, then 64 reserved zero bits (SDM Vol. 3C
+	// 32.3 "INVEPT", Figure 32-1).
+	MOVQ	eptp+8(FP), AX
+	MOVQ	AX, desc-16(SP)
+	MOVQ	$0, desc-8(SP)
+	MOVQ	typ+0(FP), AX
+	LEAQ	desc-16(SP), BX
+	BYTE $0x66; BYTE $0x0f; BYTE $0x38; BYTE $0x80; BYTE $0x03	// INVEPT RAX, [RBX]
+	STATUS
+	MOVB	AX, ret+16(FP)
+	RET
+
+// func invvpid(typ uint64, vpid uint64, addr uint64) uint8
+TEXT ·invvpid(SB),NOSPLIT,$16-25
+	// The INVVPID descriptor: VPID in bits 15:0, then the linear address
+	// (SDM Vol. 3C 32.3 "INVVPID", Figure 32-2).
+	MOVQ	vpid+8(FP), AX
+	ANDQ	$0xffff, AX
+	MOVQ	AX, desc-16(SP)
+	MOVQ	addr+16(FP), AX
+	MOVQ	AX, desc-8(SP)
+	MOVQ	typ+0(FP), AX
+	LEAQ	desc-16(SP), BX
+	BYTE $0x66; BYTE $0x0f; BYTE $0x38; BYTE $0x81; BYTE $0x03	// INVVPID RAX, [RBX]
+	STATUS
+	MOVB	AX, ret+24(FP)
+	RET
+
+// func xsave(area uintptr, mask uint64)
+TEXT ·xsave(SB),NOSPLIT,$0-16
+	MOVQ	area+0(FP), SI
+	MOVQ	mask+8(FP), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x26		// XSAVE64 [RSI] (REX.W 0F AE /4)
+	RET
+
+// func xrstor(area uintptr, mask uint64)
+TEXT ·xrstor(SB),NOSPLIT,$0-16
+	MOVQ	area+0(FP), SI
+	MOVQ	mask+8(FP), AX
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x2e		// XRSTOR64 [RSI] (REX.W 0F AE /5)
+	RET
+
+// func fxsave(area uintptr)
+TEXT ·fxsave(SB),NOSPLIT,$0-8
+	MOVQ	area+0(FP), SI
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x06		// FXSAVE64 [RSI] (REX.W 0F AE /0)
+	RET
+
+// func fpuInit()
+TEXT ·fpuInit(SB),NOSPLIT,$8-0
+	// The state Go code expects: x87 initialized, MXCSR at its power-up
+	// value 0x1F80 (SDM Vol. 1 10.2.3.1), all SSE exceptions masked.
+	BYTE $0xdb; BYTE $0xe3					// FNINIT
+	MOVL	$0x1f80, tmp-8(SP)
+	LDMXCSR	tmp-8(SP)
+	RET
+
+// Offsets of the guest's general-purpose registers in GuestRegs.GPR, in the
+// SDM's register numbering (SDM Vol. 3C Table 28-3: 0 RAX, 1 RCX, 2 RDX,
+// 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15). RSP lives in the VMCS.
+#define G_RAX (GuestRegs_GPR+0*8)(DI)
+#define G_RCX (GuestRegs_GPR+1*8)(DI)
+#define G_RDX (GuestRegs_GPR+2*8)(DI)
+#define G_RBX (GuestRegs_GPR+3*8)(DI)
+#define G_RBP (GuestRegs_GPR+5*8)(DI)
+#define G_RSI (GuestRegs_GPR+6*8)(DI)
+#define G_RDI (GuestRegs_GPR+7*8)(DI)
+#define G_R8 (GuestRegs_GPR+8*8)(DI)
+#define G_R9 (GuestRegs_GPR+9*8)(DI)
+#define G_R10 (GuestRegs_GPR+10*8)(DI)
+#define G_R11 (GuestRegs_GPR+11*8)(DI)
+#define G_R12 (GuestRegs_GPR+12*8)(DI)
+#define G_R13 (GuestRegs_GPR+13*8)(DI)
+#define G_R14 (GuestRegs_GPR+14*8)(DI)
+#define G_R15 (GuestRegs_GPR+15*8)(DI)
+
+// func vmrun(regs *GuestRegs, launched bool) uint8
+//
+// vmrun enters the guest of the current VMCS and returns at its next VM exit
+// (0), or at once if the entry fails (1 VMfailInvalid, 2 VMfailValid; a
+// failure of the guest state is a VM exit with reason 33 or 34 instead).
+// HOST_RIP must be vmexitAddr(). HOST_RSP is written here, because a
+// goroutine's stack moves. The guest's FPU/SSE/AVX state is swapped with
+// XSAVE/XRSTOR (or FXSAVE/FXRSTOR when regs.XSaveMask is 0), and the host
+// gets a clean state back, so no guest register reaches Go code.
+TEXT ·vmrun(SB),NOSPLIT|NOFRAME,$0-17
+	MOVQ	regs+0(FP), DI
+	MOVB	launched+8(FP), CL
+	// Three words below the return address, the same at entry and at
+	// exit (HOST_RSP): 0(SP) scratch, 8(SP) regs, 16(SP) the caller's BP.
+	// LEAQ rather than PUSH: the exit path pops what this path pushed.
+	LEAQ	-24(SP), SP
+	MOVQ	DI, 8(SP)
+	MOVQ	BP, 16(SP)
+	MOVQ	$const_hostRSPEncoding, AX
+	BYTE $0x0f; BYTE $0x79; BYTE $0xc4			// VMWRITE RAX, RSP: HOST_RSP = RSP
+	JCS	early
+	JEQ	early
+
+	// Guest FPU state.
+	MOVQ	GuestRegs_GuestXSave(DI), SI
+	MOVQ	GuestRegs_XSaveMask(DI), AX
+	TESTQ	AX, AX
+	JEQ	fxrstor
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x2e		// XRSTOR64 [RSI]
+	JMP	gprs
+fxrstor:
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x0e		// FXRSTOR64 [RSI]
+gprs:
+	MOVQ	GuestRegs_CR2(DI), AX
+	MOVQ	AX, CR2
+	TESTB	CL, CL				// MOVs below leave the flags alone
+	MOVQ	G_RAX, AX
+	MOVQ	G_RCX, CX
+	MOVQ	G_RDX, DX
+	MOVQ	G_RBX, BX
+	MOVQ	G_RBP, BP
+	MOVQ	G_RSI, SI
+	MOVQ	G_R8, R8
+	MOVQ	G_R9, R9
+	MOVQ	G_R10, R10
+	MOVQ	G_R11, R11
+	MOVQ	G_R12, R12
+	MOVQ	G_R13, R13
+	MOVQ	G_R14, R14
+	MOVQ	G_R15, R15
+	MOVQ	G_RDI, DI
+	JNE	resume
+	BYTE $0x0f; BYTE $0x01; BYTE $0xc2			// VMLAUNCH
+	JMP	failed
+resume:
+	BYTE $0x0f; BYTE $0x01; BYTE $0xc3			// VMRESUME
+failed:
+	// Still in the host, with the guest's GPRs loaded: give the host a
+	// clean FPU and return the outcome.
+	STATUS
+	MOVQ	8(SP), DI
+	MOVQ	AX, BX
+	CALL	·hostFPU<>(SB)
+	MOVQ	BX, AX
+	JMP	out
+early:
+	STATUS
+out:
+	MOVQ	16(SP), BP
+	LEAQ	24(SP), SP
+	MOVB	AX, ret+16(FP)
+	RET
+
+// vmexit is HOST_RIP: the CPU arrives here at a VM exit with RSP = HOST_RSP,
+// that is, inside vmrun's frame, and returns to vmrun's caller.
+TEXT ·vmexit(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	DI, 0(SP)
+	MOVQ	8(SP), DI			// regs
+	MOVQ	AX, G_RAX
+	MOVQ	CX, G_RCX
+	MOVQ	DX, G_RDX
+	MOVQ	BX, G_RBX
+	MOVQ	BP, G_RBP
+	MOVQ	SI, G_RSI
+	MOVQ	R8, G_R8
+	MOVQ	R9, G_R9
+	MOVQ	R10, G_R10
+	MOVQ	R11, G_R11
+	MOVQ	R12, G_R12
+	MOVQ	R13, G_R13
+	MOVQ	R14, G_R14
+	MOVQ	R15, G_R15
+	MOVQ	0(SP), AX
+	MOVQ	AX, G_RDI
+	MOVQ	CR2, AX
+	MOVQ	AX, GuestRegs_CR2(DI)
+
+	MOVQ	GuestRegs_GuestXSave(DI), SI
+	MOVQ	GuestRegs_XSaveMask(DI), AX
+	TESTQ	AX, AX
+	JEQ	fxsave
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x26		// XSAVE64 [RSI]
+	JMP	saved
+fxsave:
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x06		// FXSAVE64 [RSI]
+saved:
+	CALL	·hostFPU<>(SB)
+	MOVQ	16(SP), BP
+	LEAQ	24(SP), SP
+	MOVB	$0, 24(SP)			// vmrun's result: 8(SP) regs, 16(SP) launched, 24(SP) ret
+	RET
+
+// hostFPU loads the host's clean FPU state from regs (DI). Clobbers AX, DX, SI.
+TEXT ·hostFPU<>(SB),NOSPLIT|NOFRAME,$0
+	MOVQ	GuestRegs_HostXSave(DI), SI
+	MOVQ	GuestRegs_XSaveMask(DI), AX
+	TESTQ	AX, AX
+	JEQ	fx
+	MOVQ	AX, DX
+	SHRQ	$32, DX
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x2e		// XRSTOR64 [RSI]
+	RET
+fx:
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x0e		// FXRSTOR64 [RSI]
+	RET
+
+// func vmexitAddr() uintptr
+TEXT ·vmexitAddr(SB),NOSPLIT,$0-8
+	MOVQ	$·vmexit(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET
