@@ -17,7 +17,7 @@ TAMAGO ?=
 TEXT_ADDRESS := 0x01010000
 # Domains (domains/board/layout.go: TextAddress).
 DOMAIN_TEXT_ADDRESS := 0x00110000
-DOMAINS := hello hostile
+DOMAINS := hello hostile bench
 TAGS := linkcpuinit,linkramstart
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -T $(TEXT_ADDRESS) -R 0x1000 -X main.version=$(VERSION)
@@ -57,6 +57,8 @@ domains: toolchain
 		$(TAMAGO_ENV) $(TAMAGO_GO) build -tags $(TAGS) -trimpath -ldflags "-T $(DOMAIN_TEXT_ADDRESS) -R 0x1000" -o $(BUILD)/domains/$$d.elf ./domains/$$d || exit 1; \
 		cp $(BUILD)/domains/$$d.elf cmd/tamavisor/images/$$d.elf; \
 	done
+	@# A deliberately truncated image: the tests check that the loader refuses it.
+	@head -c 8192 $(BUILD)/domains/hello.elf > cmd/tamavisor/images/truncated.elf
 
 image: toolchain domains
 	@mkdir -p $(BUILD)
@@ -83,8 +85,8 @@ test-host:
 test-integration: iso
 	$(GO) test -tags integration -count=1 -timeout 25m -v ./qemu/... 2>&1 | tee $(BUILD)/integration.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)'; exit $${PIPESTATUS[0]}
 
-bench: iso
-	$(GO) run ./cmd/testbed bench -image $(IMAGE) -iso $(ISO)
+bench: image
+	$(GO) run ./cmd/testbed bench -image $(IMAGE)
 
 vet: toolchain domains
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -159,6 +159,12 @@ func TestCorrupt(t *testing.T) {
 			if !errors.As(err, &me) || !errors.Is(err, ErrCorrupt) || !me.Corrupt || !strings.Contains(me.Reason, c.reason) {
 				t.Fatalf("Verify = %v, want ErrCorrupt with %q", err, c.reason)
 			}
+			if !strings.HasPrefix(err.Error(), "ept: corrupt entry at GPA ") {
+				t.Errorf("error text %q", err)
+			}
+			// Walk does not follow a reference to a foreign frame (the fake
+			// would panic).
+			e.Walk(func(Mapping) bool { return true })
 			if err := e.Check(gpa4K); (err != nil) != c.check || err != nil && !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Check = %v, want ErrCorrupt: %v", err, c.check)
 			}

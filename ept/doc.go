@@ -28,8 +28,16 @@
 //   - Table frames that become empty are freed at once, so that unmapping
 //     everything returns TableFrames to 1 (the PML4).
 //
+// Walk lists every leaf mapping, for an audit that a domain reaches only its
+// own frames or to collect them when it is destroyed; Verify checks every
+// entry for EPT misconfigurations and for anything this package would not
+// have written; Check explains an EPT-misconfiguration VM exit and
+// DecodeViolation an EPT-violation one.
+//
 // Ordering and invalidation: entries are written with single 64-bit atomic
-// stores, and a new table is filled in before the entry that links it is
+// stores (compare-and-swap where an entry is changed rather than created or
+// cleared, so that accessed and dirty flags the processor sets meanwhile are
+// kept), and a new table is filled in before the entry that links it is
 // written, so a processor walking the tables concurrently sees either the old
 // or the new translation of every address, never a torn one. The processor
 // may still hold stale translations in its TLBs and paging-structure caches
@@ -42,9 +50,11 @@
 // The EPT type is not safe for concurrent use; the domain that owns it
 // serialises its calls.
 //
-// Section numbers cite the Intel SDM in its 2023 and later editions, where
-// Vol. 3C chapter 25 is "Virtual Machine Control Structures", chapter 28 "VM
-// Exits" and chapter 29 "VMX Support for Address Translation"; older editions
-// number these chapters one lower (24, 27 and 28), and the section and table
-// titles quoted next to the numbers are the same in both.
+// Section and table numbers cite the editions of the Intel SDM in which Vol.
+// 3C chapter 25 is "Virtual Machine Control Structures", chapter 28 "VM Exits"
+// and chapter 29 "VMX Support for Address Translation" (EPT is section 29.3;
+// its entry formats are Tables 29-1 to 29-6). Older editions number these
+// chapters one lower (and EPT 28.2 in the oldest), the newest ones higher; the
+// section and table titles quoted next to the numbers find them in any
+// edition.
 package ept

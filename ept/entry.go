@@ -43,7 +43,20 @@ const (
 	levels    = 4 // page-walk length 4
 )
 
-// Bits of an EPT paging-structure entry.
+// Bits of an EPT paging-structure entry. The entry formats are the tables of
+// SDM Vol. 3C 29.3.2 "EPT Translation Mechanism":
+//
+//   - Table 29-1 "Format of an EPT PML4 Entry (PML4E) that References an EPT
+//     Page-Directory-Pointer Table"
+//   - Table 29-2 "Format of an EPT Page-Directory-Pointer-Table Entry (PDPTE)
+//     that Maps a 1-GByte Page"
+//   - Table 29-3 "Format of an EPT Page-Directory-Pointer-Table Entry (PDPTE)
+//     that References an EPT Page Directory"
+//   - Table 29-4 "Format of an EPT Page-Directory Entry (PDE) that Maps a
+//     2-MByte Page"
+//   - Table 29-5 "Format of an EPT Page-Directory Entry (PDE) that References
+//     an EPT Page Table"
+//   - Table 29-6 "Format of an EPT Page-Table Entry that Maps a 4-KByte Page"
 const (
 	// SDM Vol. 3C 29.3.2, Tables 29-1 to 29-6, bits 0-2: read, write and
 	// execute access; the entry is present when any of them is set (with the
@@ -67,7 +80,7 @@ const (
 
 	// SDM Vol. 3C 29.3.2, Tables 29-1 to 29-6, bits 8 and 9: accessed and
 	// dirty flags, written by the processor when EPTP bit 6 enables them
-	// (SDM Vol. 3C 29.3.4 "Accessed and Dirty Flags for EPT"; bit 9 exists
+	// (SDM Vol. 3C 29.3.5 "Accessed and Dirty Flags for EPT"; bit 9 exists
 	// only in leaf entries).
 	bitAccessed uint64 = 1 << 8
 	bitDirty    uint64 = 1 << 9

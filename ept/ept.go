@@ -70,7 +70,7 @@ type Mapping struct {
 	MemType  MemType // the leaf's EPT memory type
 	// Accessed and Dirty are the leaf's accessed and dirty flags (bits 8
 	// and 9), which the processor sets when EPTP bit 6 enables them (SDM
-	// Vol. 3C 29.3.4 "Accessed and Dirty Flags for EPT").
+	// Vol. 3C 29.3.5 "Accessed and Dirty Flags for EPT").
 	Accessed bool
 	Dirty    bool
 }
@@ -703,17 +703,45 @@ func (e *EPT) modApply(l int, tbl *[512]uint64, a, end uint64, m modOp, res *[]u
 		case needsSplit(l, ent, a, next, m):
 			t := e.take(res)
 			ct := e.t.Table(t)
-			e.fillSplit(ct, ent, l, res)
+			e.split(&tbl[i], ent, l, t, ct, res)
 			e.modApply(l-1, ct, a, next, m, res)
-			atomic.StoreUint64(&tbl[i], t|tablePerm) // replace the page by the equivalent table
 		case !covers(l, a, next):
 			// Protect of part of a page that already has the rights.
 		case m.unmap:
 			atomic.StoreUint64(&tbl[i], 0)
 		default:
-			atomic.StoreUint64(&tbl[i], ent&^permMask|uint64(m.perm))
+			// Keep accessed and dirty flags the processor may be setting.
+			for !atomic.CompareAndSwapUint64(&tbl[i], ent, ent&^permMask|uint64(m.perm)) {
+				ent = atomic.LoadUint64(&tbl[i])
+			}
 		}
 		a = next
+	}
+}
+
+// split replaces the level-l leaf at *p, whose value was ent, by the new
+// table t (ct) translating exactly as it does, taking tables from res if
+// needed. The table is filled before it is linked, so a processor walking
+// the EPT meanwhile sees the same translation throughout; accessed and dirty
+// flags it sets in the leaf meanwhile are carried over.
+func (e *EPT) split(p *uint64, ent uint64, l int, t uint64, ct *[512]uint64, res *[]uint64) {
+	e.fillSplit(ct, ent, l, res)
+	for !atomic.CompareAndSwapUint64(p, ent, t|tablePerm) {
+		cur := atomic.LoadUint64(p)
+		e.orFlags(ct, l-1, cur&^ent&(bitAccessed|bitDirty))
+		ent = cur
+	}
+}
+
+// orFlags sets flags in every leaf of the level-l table ct and the tables
+// below it, none of them linked yet.
+func (e *EPT) orFlags(ct *[512]uint64, l int, flags uint64) {
+	for j, c := range ct {
+		if isLeaf(c, l) {
+			ct[j] = c | flags
+		} else {
+			e.orFlags(e.t.Table(tableAddr(c)), l-1, flags)
+		}
 	}
 }
 

@@ -767,6 +767,42 @@ func TestAccessedDirty(t *testing.T) {
 	if err := e.Verify(); err != nil {
 		t.Fatal(err)
 	}
+
+	// Flags the processor sets in a large page while it is being split are
+	// carried over to the new entries.
+	e, f = mustNew(t, Options{Pages2M: true})
+	mustMap(t, e, 0, 0, PageSize2M, RW, WB)
+	pd = f.Table(tableAddr(f.Table(tableAddr(f.Table(e.Root())[0]))[0]))
+	next := f.next // the frame the split will take
+	calls := 0
+	f.onTable = func(hpa uint64) {
+		// The first call checks the new frame is zeroed, the second one
+		// comes between reading the leaf and replacing it.
+		if hpa == next {
+			if calls++; calls < 2 {
+				return
+			}
+			pd[0] |= bitAccessed | bitDirty // as a processor would, meanwhile
+			f.onTable = nil
+		}
+	}
+	if err := e.Protect(0x3000, 0x1000, Read); err != nil {
+		t.Fatal(err)
+	}
+	if f.onTable != nil {
+		t.Fatal("the split did not happen as expected")
+	}
+	for a := uint64(0); a < PageSize2M; a += PageSize4K {
+		if m, ok := e.Translate(a); !ok || !m.Accessed || !m.Dirty {
+			t.Fatalf("after a split racing with the processor, Translate(%#x) = %v, %v; want accessed and dirty", a, m, ok)
+		}
+	}
+	if m, _ := e.Translate(0x3000); m.Perm != Read {
+		t.Fatalf("Translate(0x3000) = %v, want r--", m)
+	}
+	if err := e.Verify(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestAddrErrorString(t *testing.T) {

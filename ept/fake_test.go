@@ -21,6 +21,7 @@ type fakeTables struct {
 	failAfter int                     // successful allocations left before one fails; <0: never
 	bad       func(hpa uint64) uint64 // if set, rewrites the address handed out
 	dirty     bool                    // hand out frames that are not zeroed
+	onTable   func(hpa uint64)        // if set, called by Table
 	misuse    []string
 }
 
@@ -66,6 +67,9 @@ func (f *fakeTables) Table(hpa uint64) *[512]uint64 {
 	t := f.frames[hpa]
 	if t == nil {
 		panic(fmt.Sprintf("fake: Table(%#x): not a live frame", hpa))
+	}
+	if f.onTable != nil {
+		f.onTable(hpa)
 	}
 	return t
 }

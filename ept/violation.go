@@ -40,9 +40,12 @@ type Violation struct {
 	// guest's own paging made the linear address user-mode (U/S), writable
 	// (R/W) and execute-disable (XD).
 	LinearUser, LinearWritable, LinearNX bool
-	// NMIUnblocking is bit 12: the violation happened during an IRET that
-	// unblocked NMIs; the hypervisor must block NMIs again before resuming
-	// the guest if it does not re-execute the IRET.
+	// NMIUnblocking is bit 12: the violation happened during an IRET
+	// executed while NMIs were blocked, which had already unblocked them;
+	// before the next VM entry the hypervisor should set "blocking by NMI"
+	// in the guest interruptibility state, so that the re-executed IRET
+	// unblocks them again. Undefined when "NMI exiting" is set without
+	// "virtual NMIs", or when the IDT-vectoring information is valid.
 	NMIUnblocking bool
 	// ShadowStack is bit 13: the access was a shadow-stack access.
 	ShadowStack bool

@@ -14,7 +14,7 @@ import (
 //	mem=M      its RAM in MiB (default 32)
 //	args=A     its command line (PVH start_info); '~' stands for a space
 //	budget=MS  the CPU time it may use, in ms, before it is stopped
-//	broken=cs  test only: give it an invalid entry state (VM entry must fail)
+//	broken=rflags  test only: give it an invalid entry state (VM entry must fail)
 //
 // '+' separates domains because GRUB's command line treats ';' as a command
 // separator.
@@ -71,8 +71,8 @@ func ParseSpecs(s string) ([]Spec, error) {
 					err = fmt.Errorf("budget=%d ms must be positive", sp.BudgetMS)
 				}
 			case "broken":
-				if v != "cs" {
-					err = fmt.Errorf("broken=%q: the only broken entry state is cs", v)
+				if v != "rflags" {
+					err = fmt.Errorf("broken=%q: the only broken entry state is rflags", v)
 				}
 				sp.Broken = v
 			default:

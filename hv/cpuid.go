@@ -12,6 +12,7 @@ type CPUIDView struct {
 	OSXSAVE  bool   // the guest's CR4.OSXSAVE, which CPUID.1:ECX[27] mirrors
 	RDTSCP   bool   // RDTSCP is enabled in the VMCS
 	INVPCID  bool   // INVPCID is enabled in the VMCS
+	XCR0     uint64 // the XCR0 guests run with (0: no XSAVE)
 	XenLeaf0 uint32 // Xen's first leaf (xen.CPUIDBase)
 }
 
@@ -77,6 +78,12 @@ func GuestCPUID(leaf, sub uint32, raw func(leaf, sub uint32) [4]uint32, c CPUIDV
 			// (30), SSBD (31): their MSRs are not emulated.
 			r[ecx] &^= 1 << 5
 			r[edx] &^= 0xfc00_0000
+		}
+	case 0xd:
+		if sub == 0 {
+			// The XSAVE components a guest may enable: those the
+			// hypervisor switches (XSETBV accepts exactly that XCR0).
+			r[eax], r[edx] = uint32(c.XCR0), uint32(c.XCR0>>32)
 		}
 	case 0x8000_0001:
 		// ECX: SVM (2), SKINIT (12). EDX: RDTSCP (27) unless enabled.

@@ -56,29 +56,25 @@ func init() {
 	}
 }
 
-// dispatch handles the exit the current VMCS reports.
-func (h *Hypervisor) dispatch(v *VCPU, raw uint32) {
-	info := vmx.DecodeExitInfo(raw)
-	v.Dom.Stats.Count(info.Reason)
-	if info.EntryFailure && info.Reason != vmx.ExitReasonEntryFailInvalidGuestState &&
-		info.Reason != vmx.ExitReasonEntryFailMSRLoading && info.Reason != vmx.ExitReasonEntryFailMachineCheck {
-		h.Kill(v.Dom, "VM entry failed: %s", info)
-		return
-	}
-	if int(info.Reason) < len(exitHandlers) {
-		if f := exitHandlers[info.Reason]; f != nil {
-			f(h, v, info.Reason)
+// dispatch handles the exit the exit path recorded in v.Regs.
+func (h *Hypervisor) dispatch(v *VCPU) {
+	raw := uint32(v.Regs.ExitReason)
+	reason := vmx.ExitReason(raw)
+	v.Dom.Stats.Count(reason)
+	if int(reason) < len(exitHandlers) {
+		if f := exitHandlers[reason]; f != nil {
+			f(h, v, reason)
 			return
 		}
 	}
-	h.Kill(v.Dom, "unhandled VM exit: %s\n%s", info, h.dump(v))
+	h.Kill(v.Dom, "unhandled VM exit: %s\n%s", vmx.DecodeExitInfo(raw), h.dump(v))
 }
 
 // dump formats a vCPU's registers for a report.
 func (h *Hypervisor) dump(v *VCPU) string {
 	s := v.vmcs
 	var b strings.Builder
-	fmt.Fprintf(&b, "  rip %#016x rsp %#016x rflags %#x\n", s.ReadNat(vmx.GuestRIP), s.ReadNat(vmx.GuestRSP), s.ReadNat(vmx.GuestRFLAGS))
+	fmt.Fprintf(&b, "  rip %#016x rsp %#016x rflags %#x\n", v.Regs.RIP, s.ReadNat(vmx.GuestRSP), s.ReadNat(vmx.GuestRFLAGS))
 	for i := 0; i < 16; i += 4 {
 		b.WriteString(" ")
 		for j := i; j < i+4; j++ {
@@ -94,7 +90,7 @@ func (h *Hypervisor) dump(v *VCPU) string {
 		s.ReadNat(vmx.GuestCR0), s.ReadNat(vmx.GuestCR3), s.ReadNat(vmx.GuestCR4), s.Read64(vmx.GuestIA32EFER),
 		s.Read16(vmx.GuestCSSelector), s.Read32(vmx.GuestCSAccessRights), s.Read16(vmx.GuestSSSelector), s.Read32(vmx.GuestSSAccessRights))
 	fmt.Fprintf(&b, "  exit qualification %#x, instruction length %d, interruptibility %#x, activity %d, IDT vectoring %#x",
-		s.ReadNat(vmx.ExitQualification), s.Read32(vmx.VMExitInstructionLen), s.Read32(vmx.GuestInterruptibilityInfo),
+		v.Regs.ExitQual, v.Regs.InsnLen, v.Regs.Intr,
 		s.Read32(vmx.GuestActivityState), s.Read32(vmx.IDTVectoringInfoField))
 	return b.String()
 }
@@ -133,21 +129,50 @@ func handleInterruptWindow(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	v.setProcCtls(v.procCtls &^ vmx.ProcInterruptWindowExiting)
 }
 
-// handleCPUID answers CPUID from the filtered view (GuestCPUID).
+// handleCPUID answers CPUID from the filtered view (GuestCPUID), through a
+// small per-vCPU cache: guests ask the same few leaves again and again.
 func handleCPUID(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	leaf, sub := uint32(v.Regs.GPR[vmx.RAX]), uint32(v.Regs.GPR[vmx.RCX])
-	ctl := h.CPU.Controls
-	out := GuestCPUID(leaf, sub, h.cpuid, CPUIDView{
-		TSCKHz:   uint32(h.Clock.KHz),
-		APICID:   v.ID,
-		OSXSAVE:  v.vmcs.ReadNat(vmx.GuestCR4)&(1<<18) != 0,
-		RDTSCP:   ctl.Proc2&vmx.Proc2EnableRDTSCP != 0,
-		INVPCID:  ctl.Proc2&vmx.Proc2EnableINVPCID != 0,
-		XenLeaf0: xen.CPUIDBase,
-	})
-	v.Regs.GPR[vmx.RAX], v.Regs.GPR[vmx.RBX] = uint64(out[0]), uint64(out[1])
-	v.Regs.GPR[vmx.RCX], v.Regs.GPR[vmx.RDX] = uint64(out[2]), uint64(out[3])
+	out, ok := v.cpuidCache.get(leaf, sub)
+	if !ok {
+		view := h.cpuidView
+		view.APICID = v.ID
+		if leaf == 1 { // only leaf 1 mirrors the guest's CR4.OSXSAVE: never cached
+			view.OSXSAVE = v.vmcs.ReadNat(vmx.GuestCR4)&(1<<18) != 0
+		}
+		out = GuestCPUID(leaf, sub, h.cpuid, view)
+		if leaf != 1 {
+			v.cpuidCache.put(leaf, sub, out)
+		}
+	}
+	g := &v.Regs.GPR
+	g[vmx.RAX], g[vmx.RBX], g[vmx.RCX], g[vmx.RDX] = uint64(out[0]), uint64(out[1]), uint64(out[2]), uint64(out[3])
 	v.advance()
+}
+
+// cpuidCache is a direct-mapped cache of a vCPU's CPUID answers.
+type cpuidCache [16]struct {
+	leaf, sub uint32
+	valid     bool
+	out       [4]uint32
+}
+
+func cpuidSlot(leaf, sub uint32) uint32 { return (leaf ^ leaf>>27 ^ sub*5) & 15 }
+
+func (c *cpuidCache) get(leaf, sub uint32) ([4]uint32, bool) {
+	e := &c[cpuidSlot(leaf, sub)]
+	if e.valid && e.leaf == leaf && e.sub == sub {
+		return e.out, true
+	}
+	return [4]uint32{}, false
+}
+
+func (c *cpuidCache) put(leaf, sub uint32, out [4]uint32) {
+	c[cpuidSlot(leaf, sub)] = struct {
+		leaf, sub uint32
+		valid     bool
+		out       [4]uint32
+	}{leaf, sub, true, out}
 }
 
 // handleHLT blocks the vCPU until its timer or an upcall. A guest that
@@ -169,12 +194,12 @@ func handlePreemptionTimer(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 }
 
 func handleEntryFailure(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
-	q := v.vmcs.ReadNat(vmx.ExitQualification)
+	q := v.Regs.ExitQual
 	h.Kill(v.Dom, "refused: VM entry failed: %s (exit qualification %d): the guest state breaks the checks of SDM Vol. 3C 27.3\n%s", r, q, h.dump(v))
 }
 
 func handleEPTViolation(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
-	q := v.vmcs.ReadNat(vmx.ExitQualification)
+	q := v.Regs.ExitQual
 	gpa := v.vmcs.Read64(vmx.GuestPhysicalAddress)
 	gla := v.vmcs.ReadNat(vmx.GuestLinearAddress)
 	viol := ept.DecodeViolation(q)
@@ -190,7 +215,7 @@ func handleEPTMisconfig(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 // handleCRAccess emulates the control-register accesses that exit: writes
 // to the CR0 and CR4 bits the hypervisor owns, and CR8.
 func handleCRAccess(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
-	q := vmx.DecodeCRAccess(v.vmcs.ReadNat(vmx.ExitQualification))
+	q := vmx.DecodeCRAccess(v.Regs.ExitQual)
 	s := v.vmcs
 	gpr := func() uint64 {
 		if q.Reg == vmx.RSP {
@@ -246,7 +271,7 @@ func handleCRAccess(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 // handleDRAccess emulates the debug registers: a guest keeps values in
 // them, but no breakpoint fires (the hardware registers stay the host's).
 func handleDRAccess(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
-	q := vmx.DecodeDRAccess(v.vmcs.ReadNat(vmx.ExitQualification))
+	q := vmx.DecodeDRAccess(v.Regs.ExitQual)
 	if q.Reg == vmx.RSP {
 		h.Kill(v.Dom, "MOV DR with RSP is not emulated\n%s", h.dump(v))
 		return
@@ -273,7 +298,7 @@ const (
 // output, and otherwise nothing (reads return all ones, as from an empty
 // bus; writes are dropped).
 func handleIO(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
-	q := vmx.DecodeIOInstruction(v.vmcs.ReadNat(vmx.ExitQualification))
+	q := vmx.DecodeIOInstruction(v.Regs.ExitQual)
 	if q.StringOp || q.Rep {
 		h.Kill(v.Dom, "string port I/O (%s) is not emulated\n%s", q, h.dump(v))
 		return

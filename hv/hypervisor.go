@@ -27,13 +27,13 @@ type Hypervisor struct {
 	// SliceTicks is a time slice, in TSC ticks.
 	SliceTicks uint64
 
-	domains  []*Domain
-	nextID   uint16
-	nextVPID uint16
-	current  *VCPU // the vCPU whose VMCS is current
-	loaded   *VCPU // the vCPU whose syscall MSRs are in the CPU
-	hostMSRs SyscallMSRs
-	cpuid    func(leaf, sub uint32) [4]uint32
+	domains   []*Domain
+	nextID    uint16
+	nextVPID  uint16
+	current   *VCPU // the vCPU whose VMCS is current
+	loaded    *VCPU // the vCPU whose syscall MSRs are in the CPU
+	cpuid     func(leaf, sub uint32) [4]uint32
+	cpuidView CPUIDView
 }
 
 // New returns a hypervisor on an enabled processor.
@@ -47,6 +47,14 @@ func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, 
 	h.cpuid = func(leaf, sub uint32) [4]uint32 {
 		a, b, cx, d := x86.CPUID(leaf, sub)
 		return [4]uint32{a, b, cx, d}
+	}
+	ctl := cpu.Controls
+	h.cpuidView = CPUIDView{
+		TSCKHz:   uint32(khz),
+		XCR0:     cpu.XSaveMask,
+		RDTSCP:   ctl.Proc2&vmx.Proc2EnableRDTSCP != 0,
+		INVPCID:  ctl.Proc2&vmx.Proc2EnableINVPCID != 0,
+		XenLeaf0: xen.CPUIDBase,
 	}
 	return h
 }

@@ -79,11 +79,14 @@ func (h *Hypervisor) runSlice(v *VCPU) {
 	if h.loaded != v {
 		h.loadMSRs(v)
 	}
+	r := &v.Regs
 	start := rdtsc()
 	sliceEnd := start + h.SliceTicks
 	shift := h.CPU.Caps.PreemptionTimerShift()
+	now := start
+	// The loop is the exit path's Go half: it takes the TSC readings the
+	// assembly made at entry and exit rather than reading the TSC again.
 	for v.State == VCPURunnable && d.State == DomainRunning {
-		now := rdtsc()
 		if v.Timer != 0 && v.Timer <= now {
 			v.Timer = 0
 			v.UpcallPending = true
@@ -99,21 +102,26 @@ func (h *Hypervisor) runSlice(v *VCPU) {
 		if end <= now {
 			break
 		}
-		vmx.Write32(vmx.VMXPreemptionTimerValue, uint32(min((end-now)>>shift, 0xffff_ffff)))
+		r.Timer = min((end-now)>>shift, 0xffff_ffff)
 		if v.msrsDirty {
 			h.loadMSRs(v)
 		}
-
-		t0 := rdtsc()
-		err := vmx.Run(v.VMCS, &v.Regs)
-		t1 := rdtsc()
-		d.Stats.GuestTicks += t1 - t0
-		if err != nil {
+		if err := vmx.Run(v.VMCS, r); err != nil {
 			h.Kill(d, "refused: %v\n%s", err, h.dump(v))
 			break
 		}
-		h.dispatch(v, vmx.Read32(vmx.VMExitReason))
-		d.Stats.HostTicks += rdtsc() - t1
+		d.Stats.HostTicks += r.EntryTSC - now
+		d.Stats.GuestTicks += r.ExitTSC - r.EntryTSC
+		now = r.ExitTSC
+
+		// Dispatch: the one table from exit reason to handler.
+		reason := vmx.ExitReason(uint16(r.ExitReason))
+		if int(reason) < len(exitHandlers) && exitHandlers[reason] != nil {
+			d.Stats.Exits[reason]++
+			exitHandlers[reason](h, v, reason)
+		} else {
+			h.dispatch(v)
+		}
 		if d.Budget != 0 && d.Stats.GuestTicks > d.Budget && d.State == DomainRunning {
 			h.Kill(d, "stopped: it used its CPU budget of %d ms (preempted %d times)", d.Spec.BudgetMS, d.Stats.Preemptions)
 		}
@@ -122,6 +130,7 @@ func (h *Hypervisor) runSlice(v *VCPU) {
 			break
 		}
 	}
+	d.Stats.HostTicks += rdtsc() - now
 }
 
 // loadMSRs puts a vCPU's syscall MSRs in the CPU (the VMCS does not switch

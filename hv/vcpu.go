@@ -46,6 +46,8 @@ type VCPU struct {
 	entryCtls uint32    // VM-entry controls, for the IA-32e mode switch
 	procCtls  uint32    // primary processor-based controls (interrupt window)
 	yield     bool      // SCHEDOP_yield: end the slice
+
+	cpuidCache cpuidCache
 }
 
 // Guest state bits (SDM Vol. 3A 2.3, 2.5).
@@ -59,13 +61,16 @@ const (
 
 // advance moves the guest past the instruction that exited, and ends any
 // blocking by STI or MOV SS, which covered only that instruction (SDM Vol.
-// 3C 26.4.2 "Guest Non-Register State").
+// 3C 26.4.2 "Guest Non-Register State"). The exit path read RIP, the
+// instruction length and the interruptibility state; the entry path writes
+// back what changed.
 func (v *VCPU) advance() {
-	rip := v.vmcs.ReadNat(vmx.GuestRIP)
-	n := v.vmcs.Read32(vmx.VMExitInstructionLen)
-	v.vmcs.WriteNat(vmx.GuestRIP, rip+uint64(n))
-	if intr := v.vmcs.Read32(vmx.GuestInterruptibilityInfo); intr&uint32(vmx.BlockingBySTI|vmx.BlockingByMOVSS) != 0 {
-		v.vmcs.Write32(vmx.GuestInterruptibilityInfo, intr&^uint32(vmx.BlockingBySTI|vmx.BlockingByMOVSS))
+	r := &v.Regs
+	r.RIP += r.InsnLen
+	r.Dirty |= vmx.RIPDirty
+	if block := uint64(vmx.BlockingBySTI | vmx.BlockingByMOVSS); r.Intr&block != 0 {
+		r.Intr &^= block
+		r.Dirty |= vmx.IntrDirty
 	}
 }
 
@@ -97,10 +102,10 @@ func (v *VCPU) cpl() int {
 // interruptible says whether an external interrupt can be injected now:
 // RFLAGS.IF set and no blocking by STI or MOV SS (SDM Vol. 3C 27.2.1.5).
 func (v *VCPU) interruptible() bool {
-	if v.vmcs.ReadNat(vmx.GuestRFLAGS)&rflagsIF == 0 {
+	if v.Regs.Intr&uint64(vmx.BlockingBySTI|vmx.BlockingByMOVSS) != 0 {
 		return false
 	}
-	return v.vmcs.Read32(vmx.GuestInterruptibilityInfo)&uint32(vmx.BlockingBySTI|vmx.BlockingByMOVSS) == 0
+	return v.vmcs.ReadNat(vmx.GuestRFLAGS)&rflagsIF != 0
 }
 
 // deliverUpcall injects the upcall vector if the guest can take it now, or

@@ -47,11 +47,11 @@ func (h *Hypervisor) newVCPU(d *Domain, st loader.CPUState) error {
 	h.CPU.WriteHostState(w)
 	writeControls(w, v, ctl, d.EPT.Pointer(false))
 	writeGuestState(w, st, h.CPU.Caps)
-	if d.Spec.Broken == "cs" {
-		// Test hook: a code segment marked as a data segment (type 3)
-		// breaks the guest-state checks (SDM Vol. 3C 27.3.1.2), so VM
-		// entry must fail with exit reason 33.
-		w.W32(vmx.GuestCSAccessRights, 0xc093)
+	if d.Spec.Broken == "rflags" {
+		// Test hook: RFLAGS bit 1 is reserved and must be 1 (SDM Vol. 3C
+		// 27.3.1.4 "Checks on Guest RIP, RFLAGS, and SSP"), so VM entry
+		// must fail with exit reason 33, invalid guest state.
+		w.WNat(vmx.GuestRFLAGS, 0)
 	}
 	if w.Err != nil {
 		return w.Err

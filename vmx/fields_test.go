@@ -373,3 +373,23 @@ func TestWidthAndTypeStrings(t *testing.T) {
 		}
 	}
 }
+
+// The assembly uses untyped copies of some encodings.
+func TestAssemblyEncodings(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		asm, want uint32
+	}{
+		{"HOST_RSP", hostRSPEncoding, uint32(HostRSP)},
+		{"GUEST_RIP", guestRIPEncoding, uint32(GuestRIP)},
+		{"GUEST_INTERRUPTIBILITY_INFO", guestIntrEncoding, uint32(GuestInterruptibilityInfo)},
+		{"VMX_PREEMPTION_TIMER_VALUE", preemptTimerEncoding, uint32(VMXPreemptionTimerValue)},
+		{"VM_EXIT_REASON", exitReasonEncoding, uint32(VMExitReason)},
+		{"EXIT_QUALIFICATION", exitQualEncoding, uint32(ExitQualification)},
+		{"VM_EXIT_INSTRUCTION_LEN", exitInsnLenEncoding, uint32(VMExitInstructionLen)},
+	} {
+		if c.asm != c.want {
+			t.Errorf("%s: assembly uses %#x, the table says %#x", c.name, c.asm, c.want)
+		}
+	}
+}

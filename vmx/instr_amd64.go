@@ -26,9 +26,17 @@ func xrstor(area uintptr, mask uint64)
 func fxsave(area uintptr)
 func fpuInit()
 
-// hostRSPEncoding is HOST_RSP's field encoding, for vmrun (assembly cannot
-// use typed constants; a test checks it against the field table).
-const hostRSPEncoding = 0x6c14
+// Field encodings the entry and exit paths use (assembly cannot use typed
+// constants; a test checks them against the field table).
+const (
+	hostRSPEncoding      = 0x6c14
+	guestRIPEncoding     = 0x681e
+	guestIntrEncoding    = 0x4824
+	preemptTimerEncoding = 0x482e
+	exitReasonEncoding   = 0x4402
+	exitQualEncoding     = 0x6400
+	exitInsnLenEncoding  = 0x440c
+)
 
 // Outcome is how a VMX instruction ended (SDM Vol. 3C 32.2 "Conventions").
 type Outcome uint8
@@ -68,7 +76,28 @@ type GuestRegs struct {
 	// XSaveMask is the XCR0 components XSAVE saves; 0 selects
 	// FXSAVE/FXRSTOR (a CPU without XSAVE).
 	XSaveMask uint64
+
+	// What every exit handler needs, read by the exit path in assembly
+	// (a VMREAD there costs a few instructions, through Go dozens):
+	ExitReason uint64 // VM_EXIT_REASON
+	ExitQual   uint64 // EXIT_QUALIFICATION
+	RIP        uint64 // GUEST_RIP (written back at entry when RIPDirty)
+	InsnLen    uint64 // VM_EXIT_INSTRUCTION_LEN
+	Intr       uint64 // GUEST_INTERRUPTIBILITY_INFO (written back when IntrDirty)
+	EntryTSC   uint64 // the TSC just before VM entry
+	ExitTSC    uint64 // the TSC just after VM exit
+
+	// Written by the entry path: the VMX-preemption timer value (always)
+	// and, per Dirty, RIP and the interruptibility state.
+	Timer uint64
+	Dirty uint64
 }
+
+// GuestRegs.Dirty bits: fields the entry path writes back to the VMCS.
+const (
+	RIPDirty  = 1 << 0
+	IntrDirty = 1 << 1
+)
 
 // The GPR indexes (SDM Vol. 3C Table 28-3).
 const (

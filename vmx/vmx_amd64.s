@@ -18,6 +18,12 @@
 
 // CF wins over ZF: VMfailInvalid leaves ZF clear, VMfailValid leaves CF clear.
 
+// VMWRITE RAX, RBX: the field in RAX gets RBX (0F 79 /r).
+#define VMWRITE_AX_BX BYTE $0x0f; BYTE $0x79; BYTE $0xc3
+// VMREAD RBX, RAX: RBX gets the field in RAX (0F 78 /r). With a current
+// VMCS and a field that exists, neither fails.
+#define VMREAD_BX_AX BYTE $0x0f; BYTE $0x78; BYTE $0xc3
+
 // func vmxon(pa uint64) uint8
 TEXT ·vmxon(SB),NOSPLIT,$0-9
 	LEAQ	pa+0(FP), AX
@@ -174,6 +180,25 @@ TEXT ·vmrun(SB),NOSPLIT|NOFRAME,$0-17
 	JCS	early
 	JEQ	early
 
+	// Fields the Go side changed, and the time slice.
+	MOVQ	GuestRegs_Dirty(DI), SI
+	TESTQ	$const_RIPDirty, SI
+	JEQ	rip
+	MOVQ	$const_guestRIPEncoding, AX
+	MOVQ	GuestRegs_RIP(DI), BX
+	VMWRITE_AX_BX
+rip:
+	TESTQ	$const_IntrDirty, SI
+	JEQ	intr
+	MOVQ	$const_guestIntrEncoding, AX
+	MOVQ	GuestRegs_Intr(DI), BX
+	VMWRITE_AX_BX
+intr:
+	MOVQ	$0, GuestRegs_Dirty(DI)
+	MOVQ	$const_preemptTimerEncoding, AX
+	MOVQ	GuestRegs_Timer(DI), BX
+	VMWRITE_AX_BX
+
 	// Guest FPU state.
 	MOVQ	GuestRegs_GuestXSave(DI), SI
 	MOVQ	GuestRegs_XSaveMask(DI), AX
@@ -188,6 +213,10 @@ fxrstor:
 gprs:
 	MOVQ	GuestRegs_CR2(DI), AX
 	MOVQ	AX, CR2
+	RDTSC
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	AX, GuestRegs_EntryTSC(DI)
 	TESTB	CL, CL				// MOVs below leave the flags alone
 	MOVQ	G_RAX, AX
 	MOVQ	G_RCX, CX
@@ -247,8 +276,29 @@ TEXT ·vmexit(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	R15, G_R15
 	MOVQ	0(SP), AX
 	MOVQ	AX, G_RDI
+	RDTSC
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	AX, GuestRegs_ExitTSC(DI)
 	MOVQ	CR2, AX
 	MOVQ	AX, GuestRegs_CR2(DI)
+
+	// The exit information every handler needs.
+	MOVQ	$const_exitReasonEncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, GuestRegs_ExitReason(DI)
+	MOVQ	$const_exitQualEncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, GuestRegs_ExitQual(DI)
+	MOVQ	$const_guestRIPEncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, GuestRegs_RIP(DI)
+	MOVQ	$const_exitInsnLenEncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, GuestRegs_InsnLen(DI)
+	MOVQ	$const_guestIntrEncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, GuestRegs_Intr(DI)
 
 	MOVQ	GuestRegs_GuestXSave(DI), SI
 	MOVQ	GuestRegs_XSaveMask(DI), AX

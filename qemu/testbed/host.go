@@ -34,16 +34,16 @@ func NestedVMX() (bool, string) {
 	return true, "/dev/kvm offers nested VT-x"
 }
 
-// Figure is one benchmark figure the hypervisor printed.
-type Figure struct{ Name, Value string }
+// Figure is one benchmark figure the hypervisor or a domain printed.
+type Figure struct{ Source, Name, Value string }
 
-var figureLine = regexp.MustCompile(`(?m)^hv: bench: ([^:]+): (.+?)\r?$`)
+var figureLine = regexp.MustCompile(`(?m)^(\S+): bench: ([^:]+): (.+?)\r?$`)
 
-// Figures returns the "hv: bench: name: value" lines of a serial log.
+// Figures returns the "SOURCE: bench: NAME: VALUE" lines of a serial log.
 func Figures(serial string) []Figure {
 	var out []Figure
 	for _, m := range figureLine.FindAllStringSubmatch(serial, -1) {
-		out = append(out, Figure{m[1], m[2]})
+		out = append(out, Figure{m[1], m[2], m[3]})
 	}
 	return out
 }

@@ -1,0 +1,86 @@
+//go:build integration
+
+package qemu
+
+import (
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"tamavisor/qemu/testbed"
+)
+
+// domainScenarios is one Bochs boot (Bochs is slow, so the scenarios share
+// it): the hello domain runs to its exit status while hostile domains each
+// misbehave in their own way, a domain with a broken entry state and images
+// that are malformed or too large are refused, and the hypervisor keeps
+// serving the others throughout.
+const domainScenarios = "tamavisor.domains=" +
+	"hello" +
+	"+hostile,name=ept,args=ept" +
+	"+hostile,name=vmxon,args=vmxon" +
+	"+hostile,name=msr,args=msr" +
+	"+hostile,name=spin,args=spin,budget=300" +
+	"+hostile,name=panic,args=panic" +
+	"+hostile,name=exit7,args=exit=7" +
+	"+hello,name=broken,broken=rflags" +
+	"+truncated" +
+	"+hello,name=toosmall,mem=2"
+
+func TestBochsDomains(t *testing.T) {
+	t.Parallel()
+	iso := filepath.Join(t.TempDir(), "domains.iso")
+	if err := testbed.MakeISO(image, testbed.GRUBConfig("multiboot2", domainScenarios), iso); err != nil {
+		t.Fatal(err)
+	}
+	res := bootImage(t, testbed.Config{Emulator: testbed.Bochs, Boot: testbed.ISO, ISO: iso, CPU: "corei7_skylake_x",
+		MemoryMiB: 512, CPUs: 1, Timeout: 6 * time.Minute})
+	expect(t, res,
+		`^hv: vmx: VMX root operation; controls`,
+
+		// The first Go guest: prints, sleeps (HLT until the timer's
+		// upcall), allocates, checksums, exits with its status.
+		`^d1\.hello: hello from a Go domain \(go1\.26\.0, tamavisor true, TSC 40000 kHz\)$`,
+		`^d1\.hello: slept \d+ ms$`,
+		`^d1\.hello: allocated 4096 KiB, heap \d+ KiB, \d+ GC cycles, crc32 a0499fb0$`,
+		`^hv: d1\.hello: shut down: poweroff \(exit status 0\)$`,
+		`^hv: d1\.hello: stats: \d+ exits \(.*HLT \d+.*\); guest [\d.]+ ms`,
+
+		// Memory outside the EPT: ended with an EPT-violation report.
+		`^hv: d2\.ept: EPT violation: read to GPA 0xc0000000 \(not mapped\), linear address 0xc0000000`,
+		// VMXON inside a domain: #UD.
+		`^hv: d3\.vmxon: guest exception #UD \(vector 6\) at RIP 0x[0-9a-f]+`,
+		// A forbidden MSR: #GP.
+		`^hv: d4\.msr: WRMSR 0x10 = 0x0: not an MSR tamavisor offers: #GP$`,
+		`^hv: d4\.msr: guest exception #GP \(vector 13\)`,
+		// Spinning forever: preempted, then stopped at its budget.
+		`^hv: d5\.spin: stopped: it used its CPU budget of 300 ms \(preempted [1-9]\d* times\)`,
+		// Go's panic: a crash with status 2.
+		`^d6\.panic: panic: hostile: panicking on purpose$`,
+		`^hv: d6\.panic: shut down: crash \(exit status 2\)$`,
+		`^hv: d7\.exit7: shut down: crash \(exit status 7\)$`,
+		// A broken entry state: refused with the reason.
+		`^hv: d8\.broken: refused: VM entry failed: VM-entry failure due to invalid guest state`,
+		// Malformed and too-large images: refused at load with the reason.
+		`^hv: cannot create a domain: d9\.truncated: loader: .*truncated`,
+		`^hv: cannot create a domain: d9\.toosmall: loader: segment \d+ \[0x[0-9a-f]+-0x[0-9a-f]+\) does not fit in the domain.s memory \(2 MiB\)$`,
+
+		`^hv: power-off status=0$`)
+
+	// Every domain's memory came back.
+	m := regexp.MustCompile(`(?m)^hv: all domains ended; free frames (\d+) \(before the domains: (\d+)\)$`).FindStringSubmatch(res.Serial)
+	if m == nil {
+		t.Fatalf("no final frame count")
+	}
+	if after, _ := strconv.Atoi(m[1]); strconv.Itoa(after) != m[2] {
+		t.Errorf("free frames %s after the domains, %s before: frames leaked", m[1], m[2])
+	}
+	// The spinner was preempted while hello slept and finished: hello's
+	// end comes after the spinner started, and the spinner's preemptions
+	// are counted.
+	if !regexp.MustCompile(`(?m)^hv: d5\.spin: stats: .*VMX-preemption timer expired [1-9]`).MatchString(res.Serial) {
+		t.Errorf("the spinner's stats show no preemption")
+	}
+}
