@@ -54,6 +54,42 @@ func TestDomainControlsBochs(t *testing.T) {
 	}
 }
 
+// The controls negotiate on every recorded CPU that has what tamavisor needs.
+func TestDomainControlsRecorded(t *testing.T) {
+	for _, file := range []string{"bochs-skylake-x.msr", "bochs-haswell.msr", "intel-core-i7-6700k.msr"} {
+		m := loadMSRFile(t, file)
+		c, err := ReadCaps((&fakeMSRs{m: m}).read)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if err := c.Usable(); err != nil {
+			t.Errorf("%s: Usable: %v", file, err)
+			continue
+		}
+		s, err := c.DomainControls()
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		for _, x := range []struct {
+			name     string
+			v, req   uint32
+			allowed0 uint32
+			allowed1 uint32
+		}{
+			{"pin", s.Pin, requiredPin, c.PinBased.Allowed0, c.PinBased.Allowed1},
+			{"proc", s.Proc, requiredProc, c.ProcBased.Allowed0, c.ProcBased.Allowed1},
+			{"proc2", s.Proc2, requiredProc2, c.ProcBased2.Allowed0, c.ProcBased2.Allowed1},
+			{"exit", s.Exit, requiredExit, c.Exit.Allowed0, c.Exit.Allowed1},
+			{"entry", s.Entry, requiredEntry, c.Entry.Allowed0, c.Entry.Allowed1},
+		} {
+			if x.v&x.req != x.req || x.v&x.allowed0 != x.allowed0 || x.v&^x.allowed1 != 0 {
+				t.Errorf("%s: %s controls %#x: required %#x, allowed %#x/%#x", file, x.name, x.v, x.req, x.allowed0, x.allowed1)
+			}
+		}
+	}
+}
+
 func TestDomainControlsOldCPU(t *testing.T) {
 	// A Core 2 has no secondary controls, hence no EPT: refused, by name.
 	m := loadMSRFile(t, "intel-core2-x6800.msr")
