@@ -30,6 +30,9 @@ type Spec struct {
 // DefaultMemMiB is a domain's RAM unless its spec says otherwise.
 const DefaultMemMiB = 32
 
+// MaxBudgetMS bounds a CPU budget: one day.
+const MaxBudgetMS = 24 * 3600 * 1000
+
 // MaxMemMiB bounds a domain's RAM (the guest page walk and the start_info
 // memory map describe up to 4 GiB).
 const MaxMemMiB = 4096
@@ -60,15 +63,19 @@ func ParseSpecs(s string) ([]Spec, error) {
 				sp.Name = v
 			case "mem":
 				sp.MemMiB, err = strconv.Atoi(v)
-				if err == nil && (sp.MemMiB < 2 || sp.MemMiB > MaxMemMiB) {
+				if err != nil {
+					err = fmt.Errorf("mem=%q is not a number of MiB", v)
+				} else if sp.MemMiB < 2 || sp.MemMiB > MaxMemMiB {
 					err = fmt.Errorf("mem=%d MiB is outside 2-%d", sp.MemMiB, MaxMemMiB)
 				}
 			case "args":
 				sp.Args = strings.ReplaceAll(v, "~", " ")
 			case "budget":
 				sp.BudgetMS, err = strconv.Atoi(v)
-				if err == nil && sp.BudgetMS <= 0 {
-					err = fmt.Errorf("budget=%d ms must be positive", sp.BudgetMS)
+				if err != nil {
+					err = fmt.Errorf("budget=%q is not a number of ms", v)
+				} else if sp.BudgetMS <= 0 || sp.BudgetMS > MaxBudgetMS {
+					err = fmt.Errorf("budget=%d ms is outside 1-%d", sp.BudgetMS, MaxBudgetMS)
 				}
 			case "broken":
 				if v != "rflags" {

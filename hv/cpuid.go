@@ -84,6 +84,9 @@ func GuestCPUID(leaf, sub uint32, raw func(leaf, sub uint32) [4]uint32, c CPUIDV
 			// The XSAVE components a guest may enable: those the
 			// hypervisor switches (XSETBV accepts exactly that XCR0).
 			r[eax], r[edx] = uint32(c.XCR0), uint32(c.XCR0>>32)
+			// ECX: the area size for every offered component, which is
+			// the size for the XCR0 guests run with (EBX).
+			r[ecx] = r[ebx]
 		}
 	case 0x8000_0001:
 		// ECX: SVM (2), SKINIT (12). EDX: RDTSCP (27) unless enabled.

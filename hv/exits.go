@@ -226,6 +226,13 @@ func handleCRAccess(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	switch {
 	case q.Type == vmx.CRAccessMovTo && q.CR == 0:
 		val := gpr()
+		// Reserved bits, NW without CD, PG without PE: #GP (SDM Vol. 2A
+		// "MOV—Move to/from Control Registers", Vol. 3A 2.5).
+		const cr0NW, cr0CD = 1 << 29, 1 << 30
+		if val>>32 != 0 || val&cr0NW != 0 && val&cr0CD == 0 {
+			v.inject(vmx.VectorGP)
+			return
+		}
 		if val&cr0PG != 0 && val&cr0PE == 0 {
 			v.inject(vmx.VectorGP) // paging without protection (SDM Vol. 3A 2.5)
 			return
@@ -310,7 +317,11 @@ func handleIO(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 		if q.Port == com1LSR {
 			val = 0x60 // THRE and TEMT: ready to send (PC16550D LSR)
 		}
-		v.Regs.GPR[vmx.RAX] = v.Regs.GPR[vmx.RAX]&^mask | val
+		if q.Size == 4 {
+			v.Regs.GPR[vmx.RAX] = val // a 32-bit result zero-extends into RAX (SDM Vol. 1 3.4.1.1)
+		} else {
+			v.Regs.GPR[vmx.RAX] = v.Regs.GPR[vmx.RAX]&^mask | val
+		}
 	} else {
 		val := byte(v.Regs.GPR[vmx.RAX])
 		switch {

@@ -132,10 +132,10 @@ func (g *GuestMemory) Linear(p Paging, gva uint64, write bool) (uint64, error) {
 		if checkWrite && ent&rw == 0 {
 			return 0, fmt.Errorf("%w: linear 0x%x is read-only", ErrFault, gva)
 		}
-		if level == 0 || (level <= 2 && ent&ps != 0) {
-			if level == 3 && ent&ps != 0 {
-				return 0, fmt.Errorf("%w: linear 0x%x: PS set in a PML4 entry", ErrFault, gva)
-			}
+		if level == 3 && ent&ps != 0 {
+			return 0, fmt.Errorf("%w: linear 0x%x: PS set in a PML4 entry", ErrFault, gva)
+		}
+		if level == 0 || ent&ps != 0 {
 			size := uint64(1) << shift
 			return ent&addr&^(size-1) | gva&(size-1), nil
 		}

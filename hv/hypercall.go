@@ -232,6 +232,9 @@ func (h *Hypervisor) tamavisorOp(v *VCPU, a [5]uint64) int64 {
 		h.Kill(v.Dom, "guest exception %s (vector %d) at RIP 0x%x, error code %#x, CR2 0x%x: the guest could not handle it",
 			name, vec, a[3], a[2], a[4])
 		return 0
+	case xen.TamavisorPrintStats:
+		h.PrintStats(v.Dom.Label())
+		return 0
 	}
 	return errno(xen.ENOSYS)
 }

@@ -27,13 +27,14 @@ type Hypervisor struct {
 	// SliceTicks is a time slice, in TSC ticks.
 	SliceTicks uint64
 
-	domains   []*Domain
-	nextID    uint16
-	nextVPID  uint16
-	current   *VCPU // the vCPU whose VMCS is current
-	loaded    *VCPU // the vCPU whose syscall MSRs are in the CPU
-	cpuid     func(leaf, sub uint32) [4]uint32
-	cpuidView CPUIDView
+	domains      []*Domain
+	nextID       uint16
+	nextVPID     uint16
+	current      *VCPU // the vCPU whose VMCS is current
+	loaded       *VCPU // the vCPU whose syscall MSRs are in the CPU
+	cpuid        func(leaf, sub uint32) [4]uint32
+	cpuidView    CPUIDView
+	physAddrBits int // MAXPHYADDR (CPUID.80000008H:EAX[7:0])
 }
 
 // New returns a hypervisor on an enabled processor.
@@ -47,6 +48,9 @@ func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, 
 	h.cpuid = func(leaf, sub uint32) [4]uint32 {
 		a, b, cx, d := x86.CPUID(leaf, sub)
 		return [4]uint32{a, b, cx, d}
+	}
+	if max := h.cpuid(0x8000_0000, 0)[0]; max >= 0x8000_0008 {
+		h.physAddrBits = int(h.cpuid(0x8000_0008, 0)[0] & 0xff)
 	}
 	ctl := cpu.Controls
 	h.cpuidView = CPUIDView{
@@ -133,7 +137,12 @@ func (h *Hypervisor) buildMemory(d *Domain) error {
 	caps := h.CPU.Caps
 	d.tables = &eptTables{frames: h.Frames, phys: h.Phys}
 	var err error
-	d.EPT, err = ept.New(d.tables, ept.Options{Pages2M: caps.Has2MPages(), Pages1G: caps.Has1GPages()})
+	d.EPT, err = ept.New(d.tables, ept.Options{
+		Pages2M:      caps.Has2MPages(),
+		Pages1G:      caps.Has1GPages(),
+		ExecuteOnly:  caps.EPTVPID.ExecuteOnly(),
+		PhysAddrBits: h.physAddrBits,
+	})
 	if err != nil {
 		return fmt.Errorf("EPT: %w", err)
 	}
@@ -162,6 +171,15 @@ func (h *Hypervisor) buildMemory(d *Domain) error {
 		gpa += size
 	}
 	return nil
+}
+
+// PrintStats prints every domain's exit statistics (on demand: a domain
+// asked for them).
+func (h *Hypervisor) PrintStats(who string) {
+	h.Log.Printf("stats (asked by %s): %d domains, %d frames free", who, len(h.domains), h.Frames.FreeFrames())
+	for _, d := range h.domains {
+		h.Log.Printf("%s: %s: %s", d.Label(), d.State, d.Stats.String(h.Clock))
+	}
 }
 
 // Kill ends a domain for a reason the hypervisor found; the scheduler

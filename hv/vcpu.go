@@ -112,7 +112,13 @@ func (v *VCPU) interruptible() bool {
 // asks for an interrupt-window exit when it can (SDM Vol. 3C 25.6.2).
 func (v *VCPU) deliverUpcall() {
 	vector := v.Dom.CallbackVector
-	if !v.UpcallPending || vector == 0 {
+	if !v.UpcallPending {
+		return
+	}
+	if vector == 0 {
+		// No callback registered: the wake-up itself (the vCPU is
+		// runnable again) is all the guest gets.
+		v.UpcallPending = false
 		return
 	}
 	if v.interruptible() {

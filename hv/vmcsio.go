@@ -27,15 +27,3 @@ func (hardwareVMCS) Write16(f vmx.Field16, v uint16) error   { return vmx.Write1
 func (hardwareVMCS) Write32(f vmx.Field32, v uint32) error   { return vmx.Write32(f, v) }
 func (hardwareVMCS) Write64(f vmx.Field64, v uint64) error   { return vmx.Write64(f, v) }
 func (hardwareVMCS) WriteNat(f vmx.FieldNat, v uint64) error { return vmx.WriteNat(f, v) }
-
-// fieldMap is a VMCS kept in a map, for tests.
-type fieldMap map[uint32]uint64
-
-func (m fieldMap) Read16(f vmx.Field16) uint16             { return uint16(m[uint32(f)]) }
-func (m fieldMap) Read32(f vmx.Field32) uint32             { return uint32(m[uint32(f)]) }
-func (m fieldMap) Read64(f vmx.Field64) uint64             { return m[uint32(f)] }
-func (m fieldMap) ReadNat(f vmx.FieldNat) uint64           { return m[uint32(f)] }
-func (m fieldMap) Write16(f vmx.Field16, v uint16) error   { m[uint32(f)] = uint64(v); return nil }
-func (m fieldMap) Write32(f vmx.Field32, v uint32) error   { m[uint32(f)] = uint64(v); return nil }
-func (m fieldMap) Write64(f vmx.Field64, v uint64) error   { m[uint32(f)] = v; return nil }
-func (m fieldMap) WriteNat(f vmx.FieldNat, v uint64) error { m[uint32(f)] = v; return nil }

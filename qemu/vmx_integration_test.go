@@ -45,6 +45,8 @@ func TestBochsDomains(t *testing.T) {
 		`^d1\.hello: hello from a Go domain \(go1\.26\.0, tamavisor true, TSC 40000 kHz\)$`,
 		`^d1\.hello: slept \d+ ms$`,
 		`^d1\.hello: allocated 4096 KiB, heap \d+ KiB, \d+ GC cycles, crc32 a0499fb0$`,
+		`^hv: stats \(asked by d1\.hello\): \d+ domains, \d+ frames free$`,
+		`^hv: d1\.hello: running: \d+ exits \(`,
 		`^hv: d1\.hello: shut down: poweroff \(exit status 0\)$`,
 		`^hv: d1\.hello: stats: \d+ exits \(.*HLT \d+.*\); guest [\d.]+ ms`,
 

@@ -40,6 +40,9 @@ const (
 	// RSI = vector, RDX = error code, R10 = RIP, R8 = CR2. The hypervisor
 	// reports it and ends the domain (it does not return).
 	TamavisorGuestFault = 1
+	// TamavisorPrintStats prints every domain's exit statistics on the
+	// hypervisor's console (statistics on demand).
+	TamavisorPrintStats = 2
 )
 
 // Console I/O commands (public/xen.h, CONSOLEIO_*).

@@ -207,3 +207,12 @@ func TSCKHz() uint32 { return tscKHz }
 func Hypercall(nr, a1, a2, a3, a4, a5 uint64) int64 {
 	return hypercall(nr, a1, a2, a3, a4, a5)
 }
+
+// PrintStats asks tamavisor to print every domain's exit statistics on its
+// console (tamavisor_op print_stats; see docs/hypercalls.md).
+func PrintStats() {
+	if onTamavisor {
+		flushConsole()
+		hypercall(xen.HypercallTamavisor, xen.TamavisorPrintStats, 0, 0, 0, 0)
+	}
+}

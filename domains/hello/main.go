@@ -51,6 +51,7 @@ func main() {
 		fmt.Printf("FAIL: crc32 %08x, want %08x\n", h.Sum32(), expectedCRC)
 		status = 1
 	}
+	board.PrintStats() // statistics on demand
 	fmt.Printf("exiting with status %d\n", status)
 	os.Exit(status)
 }
