@@ -2,6 +2,8 @@
 
 SHELL := /bin/bash
 GO ?= go
+CC ?= gcc
+LD ?= ld
 BUILD := build
 IMAGE := $(BUILD)/tamavisor.elf
 ISO := $(BUILD)/tamavisor.iso
@@ -59,6 +61,12 @@ domains: toolchain
 	done
 	@# A deliberately truncated image: the tests check that the loader refuses it.
 	@head -c 8192 $(BUILD)/domains/hello.elf > cmd/tamavisor/images/truncated.elf
+	@# A Xen PVH guest in C (domains/testdata/xenpvh): 32-bit code in an ELF64.
+	$(CC) -m32 -ffreestanding -fno-pic -fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib -O2 -Wall -Werror \
+		-c domains/testdata/xenpvh/main.c -o $(BUILD)/domains/xenpvh-main.o
+	$(CC) -m32 -c domains/testdata/xenpvh/start.S -o $(BUILD)/domains/xenpvh-start.o
+	$(LD) -m elf_i386 -T domains/testdata/xenpvh/pvh.ld -o $(BUILD)/domains/xenpvh32.elf $(BUILD)/domains/xenpvh-start.o $(BUILD)/domains/xenpvh-main.o
+	objcopy -I elf32-i386 -O elf64-x86-64 $(BUILD)/domains/xenpvh32.elf cmd/tamavisor/images/xenpvh.elf
 
 image: toolchain domains
 	@mkdir -p $(BUILD)

@@ -14,18 +14,32 @@ import (
 //	mem=M      its RAM in MiB (default 32)
 //	args=A     its command line (PVH start_info); '~' stands for a space
 //	budget=MS  the CPU time it may use, in ms, before it is stopped
+//	weight=W   its scheduling weight (1-65535, default 256)
+//	cap=C      its CPU cap in percent of one CPU (0: none, the default)
+//	priv=1     it is the privileged domain (dom0): domain control,
+//	           the other domains' console and store back ends; at most one
 //	broken=rflags  test only: give it an invalid entry state (VM entry must fail)
 //
 // '+' separates domains because GRUB's command line treats ';' as a command
 // separator.
 type Spec struct {
-	Image    string
-	Name     string
-	MemMiB   int
-	Args     string
-	BudgetMS int
-	Broken   string
+	Image      string
+	Name       string
+	MemMiB     int
+	Args       string
+	BudgetMS   int
+	Weight     int
+	Cap        int
+	Privileged bool
+	Broken     string
+	// ELF is an image given directly (domain control from dom0) instead
+	// of by name.
+	ELF []byte
 }
+
+// DefaultWeight is a domain's scheduling weight unless it says otherwise
+// (Xen's credit scheduler default).
+const DefaultWeight = 256
 
 // DefaultMemMiB is a domain's RAM unless its spec says otherwise.
 const DefaultMemMiB = 32
@@ -45,7 +59,7 @@ func ParseSpecs(s string) ([]Spec, error) {
 			return nil, fmt.Errorf("tamavisor.domains: domain %d is empty", i+1)
 		}
 		parts := strings.Split(one, ",")
-		sp := Spec{Image: parts[0], Name: parts[0], MemMiB: DefaultMemMiB}
+		sp := Spec{Image: parts[0], Name: parts[0], MemMiB: DefaultMemMiB, Weight: DefaultWeight}
 		if sp.Image == "" || strings.Contains(sp.Image, "=") {
 			return nil, fmt.Errorf("tamavisor.domains: domain %d: %q must start with an image name", i+1, one)
 		}
@@ -77,16 +91,38 @@ func ParseSpecs(s string) ([]Spec, error) {
 				} else if sp.BudgetMS <= 0 || sp.BudgetMS > MaxBudgetMS {
 					err = fmt.Errorf("budget=%d ms is outside 1-%d", sp.BudgetMS, MaxBudgetMS)
 				}
+			case "weight":
+				sp.Weight, err = strconv.Atoi(v)
+				if err != nil || sp.Weight < 1 || sp.Weight > 65535 {
+					err = fmt.Errorf("weight=%q is not a number in 1-65535", v)
+				}
+			case "cap":
+				sp.Cap, err = strconv.Atoi(v)
+				if err != nil || sp.Cap < 0 || sp.Cap > 100 {
+					err = fmt.Errorf("cap=%q is not a percentage in 0-100", v)
+				}
+			case "priv":
+				if v != "1" {
+					err = fmt.Errorf("priv=%q: only priv=1", v)
+				}
+				sp.Privileged = true
 			case "broken":
 				if v != "rflags" {
 					err = fmt.Errorf("broken=%q: the only broken entry state is rflags", v)
 				}
 				sp.Broken = v
 			default:
-				err = fmt.Errorf("unknown key %q (name, mem, args, budget, broken)", k)
+				err = fmt.Errorf("unknown key %q (name, mem, args, budget, weight, cap, priv, broken)", k)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("tamavisor.domains: domain %d (%s): %v", i+1, sp.Image, err)
+			}
+		}
+		if sp.Privileged {
+			for _, o := range out {
+				if o.Privileged {
+					return nil, fmt.Errorf("tamavisor.domains: domain %d (%s): a second privileged domain (%s is one)", i+1, sp.Image, o.Name)
+				}
 			}
 		}
 		out = append(out, sp)

@@ -7,25 +7,30 @@ import (
 )
 
 func TestParseSpecs(t *testing.T) {
-	def := func(image string) Spec { return Spec{Image: image, Name: image, MemMiB: DefaultMemMiB} }
+	def := func(image string) Spec {
+		return Spec{Image: image, Name: image, MemMiB: DefaultMemMiB, Weight: DefaultWeight}
+	}
 	tests := []struct {
 		in   string
 		want []Spec
 	}{
 		{"hello", []Spec{def("hello")}},
 		{"hello,name=h1,mem=64,args=a~b~~c,budget=500,broken=rflags", []Spec{{
-			Image: "hello", Name: "h1", MemMiB: 64, Args: "a b  c", BudgetMS: 500, Broken: "rflags",
+			Image: "hello", Name: "h1", MemMiB: 64, Args: "a b  c", BudgetMS: 500, Broken: "rflags", Weight: DefaultWeight,
 		}}},
+		{"dom0,priv=1,weight=512,cap=50+hello", []Spec{
+			{Image: "dom0", Name: "dom0", MemMiB: DefaultMemMiB, Weight: 512, Cap: 50, Privileged: true}, def("hello"),
+		}},
 		// The value runs to the next comma: it may hold '='.
-		{"hello,args=console=hvc0~quiet", []Spec{{Image: "hello", Name: "hello", MemMiB: DefaultMemMiB, Args: "console=hvc0 quiet"}}},
+		{"hello,args=console=hvc0~quiet", []Spec{{Image: "hello", Name: "hello", MemMiB: DefaultMemMiB, Args: "console=hvc0 quiet", Weight: DefaultWeight}}},
 		{"hello,args=", []Spec{def("hello")}},
 		// Later keys override earlier ones.
-		{"hello,mem=4,mem=8", []Spec{{Image: "hello", Name: "hello", MemMiB: 8}}},
+		{"hello,mem=4,mem=8", []Spec{{Image: "hello", Name: "hello", MemMiB: 8, Weight: DefaultWeight}}},
 		// The bounds of mem are accepted.
 		{"a,mem=2+b,name=second,mem=4096+a,name=third", []Spec{
-			{Image: "a", Name: "a", MemMiB: 2},
-			{Image: "b", Name: "second", MemMiB: MaxMemMiB},
-			{Image: "a", Name: "third", MemMiB: DefaultMemMiB},
+			{Image: "a", Name: "a", MemMiB: 2, Weight: DefaultWeight},
+			{Image: "b", Name: "second", MemMiB: MaxMemMiB, Weight: DefaultWeight},
+			{Image: "a", Name: "third", MemMiB: DefaultMemMiB, Weight: DefaultWeight},
 		}},
 		{"x+y+z", []Spec{def("x"), def("y"), def("z")}},
 	}
@@ -65,6 +70,10 @@ func TestParseSpecsErrors(t *testing.T) {
 		{"a,mem=lots", []string{"domain 1 (a)", "mem", `"lots"`}},
 		{"a,mem=", []string{"domain 1 (a)", "mem", `""`}},
 		{"a,budget=0", []string{"domain 1 (a)", "budget=0 ms is outside 1-86400000"}},
+		{"a,weight=0", []string{"domain 1 (a)", `weight="0" is not a number in 1-65535`}},
+		{"a,cap=101", []string{"domain 1 (a)", `cap="101" is not a percentage in 0-100`}},
+		{"a,priv=yes", []string{"domain 1 (a)", `priv="yes": only priv=1`}},
+		{"a,priv=1+b,priv=1", []string{"domain 2 (b)", "a second privileged domain (a is one)"}},
 		{"a,budget=86400001", []string{"domain 1 (a)", "budget=86400001 ms is outside 1-86400000"}},
 		{"a,budget=-5", []string{"domain 1 (a)", "budget=-5 ms is outside 1-86400000"}},
 		{"a,budget=soon", []string{"domain 1 (a)", "budget", `"soon"`}},

@@ -3,6 +3,8 @@ package hv
 import (
 	"fmt"
 
+	"tamavisor/hv/loader"
+
 	"tamavisor/console"
 	"tamavisor/ept"
 	"tamavisor/mem"
@@ -65,6 +67,20 @@ type Domain struct {
 	CallbackVector uint8
 	params         map[uint32]uint64
 	msrWarnings    int
+
+	// Privileged marks dom0: domain control, and the console and store
+	// back ends of the others.
+	Privileged  bool
+	Paused      bool
+	Weight, Cap int
+
+	// The special pages (abi.SpecialPages): its console and store rings.
+	ConsoleGPA, StoreGPA uint64
+	memoryMap            []loader.MemoryRegion
+
+	// sharedInfo is the frame of its shared_info page (public/xen.h),
+	// mapped where the guest asks (XENMEM_add_to_physmap), at sharedGPA.
+	sharedInfo, sharedGPA uint64
 }
 
 // Label is how log lines name the domain: d<ID>.<name>.

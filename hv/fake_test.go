@@ -250,7 +250,10 @@ func newTestVCPU(tb testing.TB, memMiB int) *testEnv {
 	}
 	d.Console = h.Console.Logger(d.Label())
 	vmcs := fieldMap{}
-	v := &VCPU{Dom: d, hv: h, vmcs: vmcs, entryCtls: ctl.Entry, procCtls: ctl.Proc}
+	// Hypercalls use the 64-bit convention unless a test says otherwise:
+	// IA-32e mode and a 64-bit code segment (CS.L, access rights 0xa09b).
+	v := &VCPU{Dom: d, hv: h, vmcs: vmcs, entryCtls: ctl.Entry | vmx.EntryIA32eModeGuest, procCtls: ctl.Proc}
+	vmcs.Write32(vmx.GuestCSAccessRights, 0xa09b)
 	d.VCPU = v
 	h.domains = append(h.domains, d)
 	h.nextID = 2

@@ -20,11 +20,23 @@ type Hypercall struct {
 	Args [5]uint64
 }
 
-// hypercallArgs reads a hypercall from the guest's registers.
-func hypercallArgs(r *vmx.GuestRegs) Hypercall {
-	return Hypercall{Nr: r.GPR[vmx.RAX], Args: [5]uint64{
-		r.GPR[vmx.RDI], r.GPR[vmx.RSI], r.GPR[vmx.RDX], r.GPR[vmx.R10], r.GPR[vmx.R8],
-	}}
+// hypercallArgs reads a hypercall from the guest's registers: Xen's x86-64
+// convention (RDI, RSI, RDX, R10, R8) for a guest in 64-bit mode, its x86-32
+// convention (EBX, ECX, EDX, ESI, EDI, 32-bit values) otherwise
+// (public/xen.h).
+func hypercallArgs(r *vmx.GuestRegs, long bool) Hypercall {
+	g := &r.GPR
+	if long {
+		return Hypercall{Nr: g[vmx.RAX], Args: [5]uint64{g[vmx.RDI], g[vmx.RSI], g[vmx.RDX], g[vmx.R10], g[vmx.R8]}}
+	}
+	w := func(i int) uint64 { return g[i] & 0xffff_ffff }
+	return Hypercall{Nr: w(vmx.RAX), Args: [5]uint64{w(vmx.RBX), w(vmx.RCX), w(vmx.RDX), w(vmx.RSI), w(vmx.RDI)}}
+}
+
+// longMode says whether the guest executes 64-bit code: CS.L (bit 13 of
+// the access rights, SDM Vol. 3C 25.4.1) in IA-32e mode.
+func (v *VCPU) longMode() bool {
+	return v.entryCtls&vmx.EntryIA32eModeGuest != 0 && v.vmcs.Read32(vmx.GuestCSAccessRights)&(1<<13) != 0
 }
 
 // errno turns a Xen errno into the value RAX returns.
@@ -34,7 +46,8 @@ func errno(e int) int64 { return -int64(e) }
 // from guest user mode get -EPERM, as on Xen for HVM guests.
 func handleVMCALL(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	v.Dom.Stats.Hypercalls++
-	call := hypercallArgs(&v.Regs)
+	long := v.longMode()
+	call := hypercallArgs(&v.Regs, long)
 	var ret int64
 	if v.cpl() != 0 {
 		ret = errno(xen.EPERM)
@@ -44,7 +57,11 @@ func handleVMCALL(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	if v.Dom.State >= DomainDying {
 		return
 	}
-	v.Regs.GPR[vmx.RAX] = uint64(ret)
+	if long {
+		v.Regs.GPR[vmx.RAX] = uint64(ret)
+	} else {
+		v.Regs.GPR[vmx.RAX] = uint64(uint32(ret)) // EAX; a 32-bit write clears the upper half
+	}
 	v.advance()
 }
 
@@ -64,6 +81,8 @@ func (h *Hypervisor) hypercall(v *VCPU, c Hypercall) int64 {
 		return h.hvmOp(v, c.Args[0], c.Args[1])
 	case xen.HypercallXenVersion:
 		return h.xenVersion(v, c.Args[0], c.Args[1])
+	case xen.HypercallMemoryOp:
+		return h.memoryOp(v, c.Args[0], c.Args[1])
 	case xen.HypercallTamavisor:
 		return h.tamavisorOp(v, c.Args)
 	}
@@ -236,7 +255,7 @@ func (h *Hypervisor) tamavisorOp(v *VCPU, a [5]uint64) int64 {
 		h.PrintStats(v.Dom.Label())
 		return 0
 	}
-	return errno(xen.ENOSYS)
+	return h.domctl(v, a[0], a)
 }
 
 // installHypercallPage fills the page at the GPA written to the hypercall

@@ -464,8 +464,12 @@ func TestTamavisorGuestFault(t *testing.T) {
 	e.wantKilled(t, "guest exception ? (vector 243)")
 
 	e = newTestVCPU(t, 4)
-	if r := e.hypercall(xen.HypercallTamavisor, 3); r != enosys {
-		t.Errorf("tamavisor op 3 = %d, want -ENOSYS", r)
+	if r := e.hypercall(xen.HypercallTamavisor, 99); r != -xen.EPERM {
+		t.Errorf("tamavisor op 99 from an unprivileged domain = %d, want -EPERM", r)
+	}
+	e.d.Privileged = true
+	if r := e.hypercall(xen.HypercallTamavisor, 99); r != enosys {
+		t.Errorf("tamavisor op 99 = %d, want -ENOSYS", r)
 	}
 }
 
@@ -541,5 +545,34 @@ func TestHypercallFromUserMode(t *testing.T) {
 		if r := e.vmcall(xen.HypercallXenVersion, xen.XenVerVersion); r != eperm {
 			t.Errorf("hypercall with SS access rights %#x = %d", ar, r)
 		}
+	}
+}
+
+// A guest in 32-bit mode uses Xen's x86-32 convention: EAX = number,
+// EBX, ECX, EDX, ESI, EDI = arguments, EAX = result (public/xen.h).
+func TestHypercall32(t *testing.T) {
+	e := newTestVCPU(t, 4)
+	e.v.entryCtls &^= vmx.EntryIA32eModeGuest
+	e.vmcs.Write32(vmx.GuestCSAccessRights, 0xc09b) // 32-bit code (D=1, L=0)
+	msg := []byte("from 32-bit code\n")
+	e.write(t, 0x3000, msg)
+	g := &e.v.Regs.GPR
+	g[vmx.RAX] = 0xdead_0000_0000_0000 | xen.HypercallConsoleIO
+	g[vmx.RBX] = xen.ConsoleIOWrite
+	g[vmx.RCX] = uint64(len(msg))
+	g[vmx.RDX] = 0xffff_ffff_0000_3000 // upper bits ignored
+	g[vmx.RDI], g[vmx.RSI] = 99, 99    // the 64-bit registers are not read
+	handleVMCALL(e.h, e.v, vmx.ExitReasonVMCALL)
+	if g[vmx.RAX] != uint64(len(msg)) {
+		t.Fatalf("EAX = %#x, want %d", g[vmx.RAX], len(msg))
+	}
+	if !strings.Contains(e.console(), "from 32-bit code") {
+		t.Errorf("console: %q", e.console())
+	}
+	// A negative result is a 32-bit value in EAX, the upper half clear.
+	g[vmx.RAX] = 0x1_0000_0000 | 999
+	handleVMCALL(e.h, e.v, vmx.ExitReasonVMCALL)
+	if want := uint64(1<<32 - xen.ENOSYS); g[vmx.RAX] != want {
+		t.Errorf("EAX = %#x, want -ENOSYS as 32 bits", g[vmx.RAX])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"tamavisor/abi"
 	"tamavisor/console"
 	"tamavisor/ept"
 	"tamavisor/hv/loader"
@@ -35,6 +36,9 @@ type Hypervisor struct {
 	cpuid        func(leaf, sub uint32) [4]uint32
 	cpuidView    CPUIDView
 	physAddrBits int // MAXPHYADDR (CPUID.80000008H:EAX[7:0])
+	// flushEPT invalidates a domain's cached EPT translations after its
+	// mappings change (INVEPT; tests replace it).
+	flushEPT func(eptp uint64) error
 }
 
 // New returns a hypervisor on an enabled processor.
@@ -45,6 +49,7 @@ func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, 
 		nextID: 1, nextVPID: 1,
 	}
 	h.SliceTicks = h.Clock.Ticks(10_000_000) // 10 ms
+	h.flushEPT = cpu.InvalidateEPT
 	h.cpuid = func(leaf, sub uint32) [4]uint32 {
 		a, b, cx, d := x86.CPUID(leaf, sub)
 		return [4]uint32{a, b, cx, d}
@@ -71,16 +76,30 @@ func (h *Hypervisor) Domains() []*Domain { return h.domains }
 // and a vCPU whose VMCS enters the image's PVH entry point. Nothing is
 // left allocated when it fails.
 func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
-	image, ok := h.Images[sp.Image]
-	if !ok {
-		names := make([]string, 0, len(h.Images))
-		for n := range h.Images {
-			names = append(names, n)
+	image := sp.ELF
+	if image == nil {
+		var ok bool
+		if image, ok = h.Images[sp.Image]; !ok {
+			names := make([]string, 0, len(h.Images))
+			for n := range h.Images {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return nil, fmt.Errorf("no domain image %q (the hypervisor carries %v)", sp.Image, names)
 		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("no domain image %q (the hypervisor carries %v)", sp.Image, names)
 	}
-	d = &Domain{ID: h.nextID, Name: sp.Name, Spec: sp, MemSize: uint64(sp.MemMiB) << 20, params: map[uint32]uint64{}}
+	id := h.nextID
+	if sp.Privileged {
+		if h.Privileged() != nil {
+			return nil, fmt.Errorf("%s: there is already a privileged domain", sp.Name)
+		}
+		id = 0 // dom0, as in Xen
+	}
+	if sp.Weight == 0 {
+		sp.Weight = DefaultWeight
+	}
+	d = &Domain{ID: id, Name: sp.Name, Spec: sp, MemSize: uint64(sp.MemMiB) << 20, params: map[uint32]uint64{},
+		Privileged: sp.Privileged, Weight: sp.Weight, Cap: sp.Cap}
 	if sp.BudgetMS > 0 {
 		d.Budget = h.Clock.Ticks(uint64(sp.BudgetMS) * 1_000_000)
 	}
@@ -92,9 +111,14 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 		}
 	}()
 
+	d.ConsoleGPA = d.MemSize - abi.ConsolePageFromEnd*mem.PageSize
+	d.StoreGPA = d.MemSize - abi.StorePageFromEnd*mem.PageSize
 	img, err := loader.Parse(image, loader.Limits{
 		MemorySize: d.MemSize,
-		Reserved:   []loader.Range{{Addr: loader.StartInfoGPA, Size: loader.StartInfoSize}},
+		Reserved: []loader.Range{
+			{Addr: loader.StartInfoGPA, Size: loader.StartInfoSize},
+			{Addr: d.StoreGPA, Size: abi.SpecialPages * mem.PageSize},
+		},
 	})
 	if err != nil {
 		return d, err
@@ -102,12 +126,19 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if err := h.buildMemory(d); err != nil {
 		return d, err
 	}
+	if d.sharedInfo, err = h.Frames.Alloc(); err != nil {
+		return d, fmt.Errorf("no frame for shared_info: %w", err)
+	}
+	if err := h.Phys.Zero(d.sharedInfo, mem.PageSize); err != nil {
+		return d, err
+	}
 	if err := img.Load(&d.Mem); err != nil {
 		return d, fmt.Errorf("loading the image: %w", err)
 	}
+	d.memoryMap = domainMemoryMap(d.MemSize)
 	si, err := loader.BuildStartInfo(loader.StartInfoGPA, loader.StartInfo{
 		Cmdline:   sp.Args,
-		MemoryMap: loader.DefaultMemoryMap(d.MemSize),
+		MemoryMap: d.memoryMap,
 	})
 	if err != nil {
 		return d, err
@@ -115,6 +146,8 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if err := d.Mem.WriteGPA(loader.StartInfoGPA, si); err != nil {
 		return d, fmt.Errorf("writing start_info: %w", err)
 	}
+	d.params[xen.HVMParamStorePFN] = d.StoreGPA >> 12
+	d.params[xen.HVMParamConsolePFN] = d.ConsoleGPA >> 12
 	state, err := loader.EntryState(img, loader.StartInfoGPA)
 	if err != nil {
 		return d, err
@@ -122,12 +155,52 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if err := h.newVCPU(d, state); err != nil {
 		return d, err
 	}
-	h.nextID++
+	if !sp.Privileged {
+		h.nextID++
+	}
 	h.domains = append(h.domains, d)
+	sort.Slice(h.domains, func(i, j int) bool { return h.domains[i].ID < h.domains[j].ID })
 	d.State = DomainRunning
-	h.Log.Printf("%s: created: %d MiB, entry 0x%x (%s), %d EPT tables, command line %q",
-		d.Label(), sp.MemMiB, img.Entry.Addr, img.Entry.Mode, d.tables.held, sp.Args)
+	priv := ""
+	if d.Privileged {
+		priv = ", privileged"
+	}
+	h.Log.Printf("%s: created: %d MiB, entry 0x%x (%s), %d EPT tables, weight %d, cap %d%%%s, command line %q",
+		d.Label(), sp.MemMiB, img.Entry.Addr, img.Entry.Mode, d.tables.held, d.Weight, d.Cap, priv, sp.Args)
 	return d, nil
+}
+
+// domainMemoryMap is the memory map a domain's start_info gives (and
+// XENMEM_memory_map returns): RAM below the legacy hole and above 1 MiB, the
+// hole and the special pages at the top reserved.
+func domainMemoryMap(size uint64) []loader.MemoryRegion {
+	special := size - abi.SpecialPages*mem.PageSize
+	return []loader.MemoryRegion{
+		{Addr: 0, Size: 0xa_0000, Type: loader.MemmapTypeRAM},
+		{Addr: 0xa_0000, Size: 0x6_0000, Type: loader.MemmapTypeReserved},
+		{Addr: 0x10_0000, Size: special - 0x10_0000, Type: loader.MemmapTypeRAM},
+		{Addr: special, Size: abi.SpecialPages * mem.PageSize, Type: loader.MemmapTypeReserved},
+	}
+}
+
+// Privileged returns the privileged domain (dom0), or nil.
+func (h *Hypervisor) Privileged() *Domain {
+	for _, d := range h.domains {
+		if d.Privileged {
+			return d
+		}
+	}
+	return nil
+}
+
+// Domain returns the live domain with an id, or nil.
+func (h *Hypervisor) Domain(id uint16) *Domain {
+	for _, d := range h.domains {
+		if d.ID == id {
+			return d
+		}
+	}
+	return nil
 }
 
 // buildMemory backs [0, MemSize) with zeroed frames, in 2 MiB runs where
@@ -252,11 +325,16 @@ func (h *Hypervisor) free(d *Domain) int {
 		errs = append(errs, h.CPU.InvalidateVPID(v.VPID))
 	}
 	if d.EPT != nil {
-		errs = append(errs, h.CPU.InvalidateEPT(d.EPT.Pointer(false)))
+		errs = append(errs, h.flushEPT(d.EPT.Pointer(false)))
 		n += d.tables.held
 		d.EPT.Destroy()
 		d.tables.release()
 		d.EPT = nil
+	}
+	if d.sharedInfo != 0 {
+		errs = append(errs, h.Frames.Free(d.sharedInfo))
+		n++
+		d.sharedInfo = 0
 	}
 	for _, c := range d.chunks {
 		errs = append(errs, h.Frames.FreeContig(c.hpa, int(c.size/mem.PageSize)))

@@ -21,6 +21,9 @@ func (h *Hypervisor) Run() {
 		var earliest uint64
 		for _, d := range h.domains {
 			v := d.VCPU
+			if d.Paused {
+				continue
+			}
 			if v.State == VCPUBlocked && v.Timer != 0 && v.Timer <= now {
 				v.Timer = 0
 				v.UpcallPending = true
@@ -39,7 +42,11 @@ func (h *Hypervisor) Run() {
 			if earliest == 0 {
 				// Every domain waits for an event nothing will send.
 				for _, d := range h.domains {
-					h.Kill(d, "blocked with no timer and no event to wait for: it can never wake")
+					if d.Paused {
+						h.Kill(d, "paused, and no domain is left that could unpause it")
+					} else {
+						h.Kill(d, "blocked with no timer and no event to wait for: it can never wake")
+					}
 				}
 				continue
 			}
