@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"tamavisor/hv/evtchn"
 	"testing"
 
 	"tamavisor/boot"
@@ -256,6 +257,9 @@ func newTestVCPU(tb testing.TB, memMiB int) *testEnv {
 	vmcs.Write32(vmx.GuestCSAccessRights, 0xa09b)
 	d.VCPU = v
 	h.domains = append(h.domains, d)
+	if err := h.Events.AddDomain(evtchn.DomID(d.ID), evtchn.NewMem(4096), 1); err != nil {
+		tb.Fatalf("events: %v", err)
+	}
 	h.nextID = 2
 
 	vmcs.WriteNat(vmx.GuestCR0, cr0PE|cr0ET|cr0NE)

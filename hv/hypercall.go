@@ -83,6 +83,8 @@ func (h *Hypervisor) hypercall(v *VCPU, c Hypercall) int64 {
 		return h.xenVersion(v, c.Args[0], c.Args[1])
 	case xen.HypercallMemoryOp:
 		return h.memoryOp(v, c.Args[0], c.Args[1])
+	case xen.HypercallEventChannelOp:
+		return h.eventChannelOp(v, c.Args[0], c.Args[1])
 	case xen.HypercallTamavisor:
 		return h.tamavisorOp(v, c.Args)
 	}
@@ -150,6 +152,8 @@ func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
 		}
 		h.shutdown(v.Dom, reason)
 		return 0
+	case xen.SchedOpPoll:
+		return h.schedPoll(v, arg)
 	}
 	return errno(xen.ENOSYS)
 }

@@ -8,6 +8,7 @@ import (
 	"tamavisor/abi"
 	"tamavisor/console"
 	"tamavisor/ept"
+	"tamavisor/hv/evtchn"
 	"tamavisor/hv/loader"
 	"tamavisor/mem"
 	"tamavisor/vmx"
@@ -25,6 +26,8 @@ type Hypervisor struct {
 	Log     *console.Logger
 	// Images are the domain images the hypervisor carries, by name.
 	Images map[string][]byte
+	// Events are every domain's event channels.
+	Events *evtchn.System
 	// SliceTicks is a time slice, in TSC ticks.
 	SliceTicks uint64
 
@@ -45,7 +48,7 @@ type Hypervisor struct {
 func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, c *console.Console) *Hypervisor {
 	h := &Hypervisor{
 		CPU: cpu, Frames: frames, Phys: phys, Clock: Clock{KHz: khz},
-		Console: c, Log: c.Logger("hv"), Images: map[string][]byte{},
+		Console: c, Log: c.Logger("hv"), Images: map[string][]byte{}, Events: &evtchn.System{},
 		nextID: 1, nextVPID: 1,
 	}
 	h.SliceTicks = h.Clock.Ticks(10_000_000) // 10 ms
@@ -132,6 +135,9 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if err := h.Phys.Zero(d.sharedInfo, mem.PageSize); err != nil {
 		return d, err
 	}
+	if err := h.addEvents(d); err != nil {
+		return d, fmt.Errorf("event channels: %w", err)
+	}
 	if err := img.Load(&d.Mem); err != nil {
 		return d, fmt.Errorf("loading the image: %w", err)
 	}
@@ -165,6 +171,7 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if d.Privileged {
 		priv = ", privileged"
 	}
+	h.deliver(h.domainEvent())
 	h.Log.Printf("%s: created: %d MiB, entry 0x%x (%s), %d EPT tables, weight %d, cap %d%%%s, command line %q",
 		d.Label(), sp.MemMiB, img.Entry.Addr, img.Entry.Mode, d.tables.held, d.Weight, d.Cap, priv, sp.Args)
 	return d, nil
@@ -299,6 +306,14 @@ func (h *Hypervisor) destroy(d *Domain) {
 		}
 	}
 	d.State = DomainDead
+	h.deliver(h.domainEvent())
+}
+
+// domainEvent raises VIRQ_DOM_EXC for the privileged domain: a domain
+// appeared or went away (public/xen.h).
+func (h *Hypervisor) domainEvent() evtchn.Delivery {
+	dl, _ := h.Events.SendGlobalVIRQ(evtchn.VIRQDomExc)
+	return dl
 }
 
 // free returns a domain's VMCS, FPU area, memory and EPT tables to the
@@ -331,6 +346,7 @@ func (h *Hypervisor) free(d *Domain) int {
 		d.tables.release()
 		d.EPT = nil
 	}
+	h.Events.RemoveDomain(evtchn.DomID(d.ID))
 	if d.sharedInfo != 0 {
 		errs = append(errs, h.Frames.Free(d.sharedInfo))
 		n++

@@ -1,6 +1,7 @@
 package hv
 
 import (
+	"tamavisor/hv/evtchn"
 	"tamavisor/vmx"
 	"tamavisor/x86"
 )
@@ -25,8 +26,7 @@ func (h *Hypervisor) Run() {
 				continue
 			}
 			if v.State == VCPUBlocked && v.Timer != 0 && v.Timer <= now {
-				v.Timer = 0
-				v.UpcallPending = true
+				h.timerFired(v)
 				v.State = VCPURunnable
 			}
 			switch v.State {
@@ -95,8 +95,7 @@ func (h *Hypervisor) runSlice(v *VCPU) {
 	// assembly made at entry and exit rather than reading the TSC again.
 	for v.State == VCPURunnable && d.State == DomainRunning {
 		if v.Timer != 0 && v.Timer <= now {
-			v.Timer = 0
-			v.UpcallPending = true
+			h.timerFired(v)
 		}
 		if v.UpcallPending {
 			v.deliverUpcall()
@@ -154,4 +153,15 @@ func (h *Hypervisor) loadMSRs(v *VCPU) {
 	}
 	v.msrsDirty = false
 	h.loaded = v
+}
+
+// timerFired ends a vCPU's single-shot timer: VIRQ_TIMER if the domain bound
+// it (public/xen.h), and the upcall in any case, which is how tamavisor's
+// Go guests learn that their sleep is over.
+func (h *Hypervisor) timerFired(v *VCPU) {
+	v.Timer = 0
+	v.polling = false
+	dl, _ := h.Events.RaiseVIRQ(evtchn.DomID(v.Dom.ID), evtchn.VIRQTimer, v.ID)
+	h.deliver(dl)
+	v.UpcallPending = true
 }

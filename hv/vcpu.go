@@ -46,6 +46,7 @@ type VCPU struct {
 	entryCtls uint32    // VM-entry controls, for the IA-32e mode switch
 	procCtls  uint32    // primary processor-based controls (interrupt window)
 	yield     bool      // SCHEDOP_yield: end the slice
+	polling   bool      // blocked in SCHEDOP_poll: any event wakes it
 
 	cpuidCache cpuidCache
 }
