@@ -81,6 +81,11 @@ type Domain struct {
 	// sharedInfo is the frame of its shared_info page (public/xen.h),
 	// mapped where the guest asks (XENMEM_add_to_physmap), at sharedGPA.
 	sharedInfo, sharedGPA uint64
+
+	// grants is its grant table; grantHPA the frames of other domains it
+	// maps by grant, by handle.
+	grants   grantTable
+	grantHPA map[uint32]uint64
 }
 
 // Label is how log lines name the domain: d<ID>.<name>.

@@ -85,6 +85,8 @@ func (h *Hypervisor) hypercall(v *VCPU, c Hypercall) int64 {
 		return h.memoryOp(v, c.Args[0], c.Args[1])
 	case xen.HypercallEventChannelOp:
 		return h.eventChannelOp(v, c.Args[0], c.Args[1])
+	case xen.HypercallGrantTableOp:
+		return h.grantTableOp(v, c.Args[0], c.Args[1], c.Args[2])
 	case xen.HypercallTamavisor:
 		return h.tamavisorOp(v, c.Args)
 	}

@@ -9,6 +9,7 @@ import (
 	"tamavisor/console"
 	"tamavisor/ept"
 	"tamavisor/hv/evtchn"
+	"tamavisor/hv/grant"
 	"tamavisor/hv/loader"
 	"tamavisor/mem"
 	"tamavisor/vmx"
@@ -26,8 +27,12 @@ type Hypervisor struct {
 	Log     *console.Logger
 	// Images are the domain images the hypervisor carries, by name.
 	Images map[string][]byte
-	// Events are every domain's event channels.
+	// Events are every domain's event channels, Grants their grant tables.
 	Events *evtchn.System
+	Grants *grant.System
+	// pinned are frames of dead domains that others still map by grant:
+	// freed with their last mapping.
+	pinned map[uint64]bool
 	// SliceTicks is a time slice, in TSC ticks.
 	SliceTicks uint64
 
@@ -49,6 +54,7 @@ func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, 
 	h := &Hypervisor{
 		CPU: cpu, Frames: frames, Phys: phys, Clock: Clock{KHz: khz},
 		Console: c, Log: c.Logger("hv"), Images: map[string][]byte{}, Events: &evtchn.System{},
+		Grants: grant.NewSystem(grant.Config{MaxFrames: GrantFrames}), pinned: map[uint64]bool{},
 		nextID: 1, nextVPID: 1,
 	}
 	h.SliceTicks = h.Clock.Ticks(10_000_000) // 10 ms
@@ -101,7 +107,7 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if sp.Weight == 0 {
 		sp.Weight = DefaultWeight
 	}
-	d = &Domain{ID: id, Name: sp.Name, Spec: sp, MemSize: uint64(sp.MemMiB) << 20, params: map[uint32]uint64{},
+	d = &Domain{ID: id, Name: sp.Name, Spec: sp, MemSize: uint64(sp.MemMiB) << 20, params: map[uint32]uint64{}, grantHPA: map[uint32]uint64{},
 		Privileged: sp.Privileged, Weight: sp.Weight, Cap: sp.Cap}
 	if sp.BudgetMS > 0 {
 		d.Budget = h.Clock.Ticks(uint64(sp.BudgetMS) * 1_000_000)
@@ -137,6 +143,9 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	}
 	if err := h.addEvents(d); err != nil {
 		return d, fmt.Errorf("event channels: %w", err)
+	}
+	if err := h.addGrants(d); err != nil {
+		return d, fmt.Errorf("grant table: %w", err)
 	}
 	if err := img.Load(&d.Mem); err != nil {
 		return d, fmt.Errorf("loading the image: %w", err)
@@ -347,14 +356,25 @@ func (h *Hypervisor) free(d *Domain) int {
 		d.EPT = nil
 	}
 	h.Events.RemoveDomain(evtchn.DomID(d.ID))
+	if d.EPT != nil {
+		h.removeGrants(d)
+	}
+	gn, gerr := h.freeGrantTable(d)
+	n += gn
+	errs = append(errs, gerr)
 	if d.sharedInfo != 0 {
 		errs = append(errs, h.Frames.Free(d.sharedInfo))
 		n++
 		d.sharedInfo = 0
 	}
 	for _, c := range d.chunks {
-		errs = append(errs, h.Frames.FreeContig(c.hpa, int(c.size/mem.PageSize)))
-		n += int(c.size / mem.PageSize)
+		for pa := c.hpa; pa < c.hpa+c.size; pa += mem.PageSize {
+			if h.pinned[pa] {
+				continue // still mapped by another domain's grant
+			}
+			errs = append(errs, h.Frames.Free(pa))
+			n++
+		}
 	}
 	d.chunks = nil
 	if err := errors.Join(errs...); err != nil {

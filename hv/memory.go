@@ -156,8 +156,3 @@ func (h *Hypervisor) flush(d *Domain) error {
 	}
 	return nil
 }
-
-// grantFrame returns a domain's grant-table frame idx (see grant.go).
-func (h *Hypervisor) grantFrame(d *Domain, idx uint64) (hpa uint64, gpa *uint64, ok bool) {
-	return 0, nil, false
-}

@@ -38,3 +38,12 @@ func (p sharedPage) StoreByte(off int, v byte) {
 		}
 	}
 }
+
+// load32 and cas32 access the first 32-bit word of b atomically (grant
+// entries' flags|domid, which the granter updates with its own
+// compare-and-swap).
+func load32(b []byte) uint32 { return atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[0]))) }
+
+func cas32(b []byte, old, new uint32) bool {
+	return atomic.CompareAndSwapUint32((*uint32)(unsafe.Pointer(&b[0])), old, new)
+}

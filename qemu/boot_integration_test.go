@@ -193,6 +193,11 @@ func TestBochs(t *testing.T) {
 		`^hv: vmx: VMX rev 0x2b, VMCS 4096 B, true controls, EPT \(4-level, WB, 2M, 1G, A/D, INVEPT single\+all\), VPID \(INVVPID\), unrestricted guest, preemption timer`,
 		`^hv: svm: not present`,
 		`^hv: bench: reset-to-banner: \d+ TSC ticks$`,
+		// The default domain, hello, alone: its time.Sleep halts the
+		// vCPU until the timer's upcall.
+		`^d1\.hello: slept \d+ ms$`,
+		`^hv: d1\.hello: stats: \d+ exits \(.*HLT [1-9].*\)`,
+		`^hv: d1\.hello: shut down: poweroff \(exit status 0\)$`,
 		`^hv: power-off status=0$`)
 	if res.Status != 0 {
 		t.Errorf("power-off status %d, want 0", res.Status)

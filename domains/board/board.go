@@ -5,7 +5,10 @@ package board
 import (
 	"math"
 	"math/bits"
+	"runtime"
 	"runtime/goos"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"tamavisor/abi"
@@ -41,6 +44,11 @@ var (
 
 	// idt is the interrupt descriptor table (256 16-byte gates).
 	idt [256 * 16]byte
+
+	// upcallSeen is set by the upcall handler; eventG is the goroutine
+	// that WaitUpcall put to sleep.
+	upcallSeen uint32
+	eventG     uint
 )
 
 // hwinit0 runs before the Go runtime is initialized: no allocation, no
@@ -140,6 +148,24 @@ func idle(until int64) {
 		hypercall(xen.HypercallVCPUOp, xen.VCPUOpSetSingleshotTimer, 0, uint64(uintptr(unsafe.Pointer(&t[0]))), 0, 0)
 	}
 	haltUntilInterrupt()
+	// The scheduler idles only when every goroutine sleeps, so the event
+	// goroutine, if any, is asleep in WaitUpcall and can be woken.
+	if atomic.LoadUint32(&upcallSeen) != 0 && eventG != 0 {
+		runtime.Wake(eventG)
+	}
+}
+
+// WaitUpcall blocks the calling goroutine until the next upcall (an event
+// channel became pending, or a timer fired) or the timeout, and reports
+// whether an upcall came. One goroutine (the guest library's event loop)
+// uses it.
+func WaitUpcall(timeout time.Duration) bool {
+	eventG, _ = runtime.GetG()
+	if atomic.SwapUint32(&upcallSeen, 0) != 0 {
+		return true
+	}
+	time.Sleep(timeout)
+	return atomic.SwapUint32(&upcallSeen, 0) != 0
 }
 
 // setParam sets an HVM parameter of this domain (HVMOP_set_param).

@@ -68,12 +68,19 @@ TEXT ·upcallAddr(SB),NOSPLIT,$0-8
 
 // func ignoreAddr() uintptr
 TEXT ·ignoreAddr(SB),NOSPLIT,$0-8
-	MOVQ	$·upcall(SB), AX
+	MOVQ	$·ignore(SB), AX
 	MOVQ	AX, ret+0(FP)
 	RET
 
-// upcall handles the upcall vector: returning ends the HLT that waited for it.
+// upcall handles the upcall vector: it notes the upcall for the idle hook
+// (which wakes the goroutine waiting for events) and returns, ending the HLT
+// that waited for it. No EOI: Xen's vector callback has no APIC behind it.
 TEXT ·upcall(SB),NOSPLIT|NOFRAME,$0
+	MOVL	$1, ·upcallSeen(SB)
+	IRETQ
+
+// ignore handles vectors nothing uses.
+TEXT ·ignore(SB),NOSPLIT|NOFRAME,$0
 	IRETQ
 
 // exceptionTable has one CALL per exception vector 0-31; the return address

@@ -1,0 +1,236 @@
+//go:build tamago
+
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+	"sync"
+	"time"
+	"unsafe"
+
+	"tamavisor/domains/board"
+	"tamavisor/hv/evtchn"
+	"tamavisor/xen"
+)
+
+// DomID names a domain; Port an event channel port.
+type (
+	DomID = evtchn.DomID
+	Port  = evtchn.Port
+)
+
+// Error is a hypercall that failed with a Xen errno.
+type Error struct {
+	Op    string
+	Errno int
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: Xen errno %d", e.Op, e.Errno) }
+
+func check(op string, r int64) error {
+	if r < 0 {
+		return &Error{Op: op, Errno: int(-r)}
+	}
+	return nil
+}
+
+// EventChannels is the domain's event channels: its shared_info page (the
+// pending and mask bitmaps, public/xen.h) and the ports it waits on.
+type EventChannels struct {
+	page    []byte
+	mu      sync.Mutex
+	waiters map[Port]chan struct{}
+}
+
+var (
+	events     *EventChannels
+	eventsErr  error
+	eventsOnce sync.Once
+	// sharedMem holds the page-aligned frame where shared_info appears.
+	sharedMem [2 * 4096]byte
+)
+
+// Events maps shared_info (XENMEM_add_to_physmap, XENMAPSPACE_shared_info)
+// and starts the event loop, once.
+func Events() (*EventChannels, error) {
+	eventsOnce.Do(func() {
+		gpa := (uintptr(unsafe.Pointer(&sharedMem[0])) + 4095) &^ 4095
+		var a [24]byte // struct xen_add_to_physmap (public/memory.h)
+		put16(a[0:], xen.DomIDSelf)
+		put32(a[4:], 0) // XENMAPSPACE_shared_info
+		put64(a[8:], 0)
+		put64(a[16:], uint64(gpa>>12))
+		if r := board.Hypercall(xen.HypercallMemoryOp, 7, addr(&a[0]), 0, 0, 0); r < 0 {
+			eventsErr = &Error{Op: "add_to_physmap(shared_info)", Errno: int(-r)}
+			return
+		}
+		events = &EventChannels{page: pageAt(gpa), waiters: map[Port]chan struct{}{}}
+		go events.loop()
+	})
+	return events, eventsErr
+}
+
+// loop turns upcalls into notifications. It also scans now and then, so
+// that nothing is lost if an upcall came while it was busy.
+func (e *EventChannels) loop() {
+	for {
+		board.WaitUpcall(20 * time.Millisecond)
+		e.scan()
+	}
+}
+
+// Offsets in shared_info and vcpu_info[0] (public/xen.h, x86-64).
+const (
+	offUpcallPending = 0
+	offPendingSel    = 8
+	offPending       = 2048
+	offMask          = 2560
+)
+
+// scan clears and dispatches every pending, unmasked port (the 2-level ABI:
+// clear upcall_pending, then the selector, then each pending word).
+func (e *EventChannels) scan() {
+	storeByte(e.page, offUpcallPending, 0)
+	swap64(e.page, offPendingSel, 0)
+	for i := 0; i < 64; i++ {
+		w := load64(e.page, offPending+8*i) &^ load64(e.page, offMask+8*i)
+		for w != 0 {
+			b := bits.TrailingZeros64(w)
+			w &^= 1 << b
+			andNot64(e.page, offPending+8*i, 1<<b)
+			e.fire(Port(i*64 + b))
+		}
+	}
+}
+
+func (e *EventChannels) fire(p Port) {
+	e.mu.Lock()
+	ch := e.waiters[p]
+	e.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- struct{}{}:
+		default: // already signalled
+		}
+	}
+}
+
+// Notify returns the channel that receives when port p fires.
+func (e *EventChannels) Notify(p Port) <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ch := e.waiters[p]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		e.waiters[p] = ch
+	}
+	return ch
+}
+
+// Wait waits for port p to fire, at most timeout; it reports whether it did.
+func (e *EventChannels) Wait(p Port, timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-e.Notify(p):
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// op runs an event_channel_op with its argument structure.
+func (e *EventChannels) op(cmd uint32, b []byte) error {
+	return check(fmt.Sprintf("event_channel_op %d", cmd), board.Hypercall(xen.HypercallEventChannelOp, uint64(cmd), addr(&b[0]), 0, 0, 0))
+}
+
+// AllocUnbound allocates a port that domain remote may bind.
+func (e *EventChannels) AllocUnbound(remote DomID) (Port, error) {
+	b := make([]byte, 8)
+	if err := (evtchn.AllocUnboundArgs{Dom: evtchn.DomIDSelf, RemoteDom: remote}).Encode(b); err != nil {
+		return 0, err
+	}
+	if err := e.op(evtchn.OpAllocUnbound, b); err != nil {
+		return 0, err
+	}
+	a, err := evtchn.DecodeAllocUnbound(b)
+	return a.Port, err
+}
+
+// BindInterdomain connects a local port to a port domain remote allocated
+// for this domain.
+func (e *EventChannels) BindInterdomain(remote DomID, rport Port) (Port, error) {
+	b := make([]byte, 12)
+	if err := (evtchn.BindInterdomainArgs{RemoteDom: remote, RemotePort: rport}).Encode(b); err != nil {
+		return 0, err
+	}
+	if err := e.op(evtchn.OpBindInterdomain, b); err != nil {
+		return 0, err
+	}
+	a, err := evtchn.DecodeBindInterdomain(b)
+	return a.LocalPort, err
+}
+
+// BindVIRQ binds a virtual interrupt (evtchn.VIRQ*) on vCPU 0.
+func (e *EventChannels) BindVIRQ(virq uint32) (Port, error) {
+	b := make([]byte, 12)
+	if err := (evtchn.BindVIRQArgs{VIRQ: virq}).Encode(b); err != nil {
+		return 0, err
+	}
+	if err := e.op(evtchn.OpBindVIRQ, b); err != nil {
+		return 0, err
+	}
+	a, err := evtchn.DecodeBindVIRQ(b)
+	return a.Port, err
+}
+
+// Send notifies the other end of port p.
+func (e *EventChannels) Send(p Port) error {
+	b := make([]byte, 4)
+	put32(b, uint32(p))
+	return e.op(evtchn.OpSend, b)
+}
+
+// Close closes port p.
+func (e *EventChannels) Close(p Port) error {
+	b := make([]byte, 4)
+	put32(b, uint32(p))
+	e.mu.Lock()
+	delete(e.waiters, p)
+	e.mu.Unlock()
+	return e.op(evtchn.OpClose, b)
+}
+
+// HVMParam reads one of this domain's HVM parameters (HVMOP_get_param).
+func HVMParam(index uint32) (uint64, error) {
+	var p [xen.HVMParamSize]byte
+	put16(p[0:], xen.DomIDSelf)
+	put32(p[4:], index)
+	if err := check("hvm get_param", board.Hypercall(xen.HypercallHVMOp, xen.HVMOpGetParam, addr(&p[0]), 0, 0, 0)); err != nil {
+		return 0, err
+	}
+	return get64(p[8:]), nil
+}
+
+// ErrTimeout is a wait that ran out.
+var ErrTimeout = errors.New("guest: timed out")
+
+func put16(b []byte, v uint16) { b[0], b[1] = byte(v), byte(v>>8) }
+func put32(b []byte, v uint32) {
+	for i := 0; i < 4; i++ {
+		b[i] = byte(v >> (8 * i))
+	}
+}
+func put64(b []byte, v uint64) {
+	for i := 0; i < 8; i++ {
+		b[i] = byte(v >> (8 * i))
+	}
+}
+func get64(b []byte) (v uint64) {
+	for i := 0; i < 8; i++ {
+		v |= uint64(b[i]) << (8 * i)
+	}
+	return
+}

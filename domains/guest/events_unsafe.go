@@ -1,0 +1,35 @@
+//go:build tamago
+
+package guest
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// A domain identity-maps its memory: a guest-physical address is also a
+// pointer. These helpers are the only place the library turns one into the
+// other, and they touch only whole pages the library owns or was given.
+
+func addr(p *byte) uint64 { return uint64(uintptr(unsafe.Pointer(p))) }
+
+func pageAt(gpa uintptr) []byte {
+	return unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&gpa))), 4096)
+}
+
+func word(b []byte, off int) *uint64 { return (*uint64)(unsafe.Pointer(&b[off])) }
+
+func load64(b []byte, off int) uint64           { return atomic.LoadUint64(word(b, off)) }
+func swap64(b []byte, off int, v uint64) uint64 { return atomic.SwapUint64(word(b, off), v) }
+func andNot64(b []byte, off int, bits uint64)   { atomic.AndUint64(word(b, off), ^bits) }
+
+func storeByte(b []byte, off int, v byte) {
+	w := word(b, off&^7)
+	shift := 8 * uint(off&7)
+	for {
+		old := atomic.LoadUint64(w)
+		if atomic.CompareAndSwapUint64(w, old, old&^(0xff<<shift)|uint64(v)<<shift) {
+			return
+		}
+	}
+}
