@@ -349,6 +349,9 @@ func (h *Hypervisor) free(d *Domain) int {
 		errs = append(errs, h.CPU.InvalidateVPID(v.VPID))
 	}
 	if d.EPT != nil {
+		// Out of the grant system first: it needs the EPT to find the
+		// frames others still map.
+		h.removeGrants(d)
 		errs = append(errs, h.flushEPT(d.EPT.Pointer(false)))
 		n += d.tables.held
 		d.EPT.Destroy()
@@ -356,9 +359,6 @@ func (h *Hypervisor) free(d *Domain) int {
 		d.EPT = nil
 	}
 	h.Events.RemoveDomain(evtchn.DomID(d.ID))
-	if d.EPT != nil {
-		h.removeGrants(d)
-	}
 	gn, gerr := h.freeGrantTable(d)
 	n += gn
 	errs = append(errs, gerr)
