@@ -23,6 +23,7 @@ const (
 	OpDomainSched   = 8  // RSI = domid, RDX = weight (1-65535), R10 = cap (percent of a CPU, 0 = none)
 	OpDomainList    = 9  // RSI = *[]DomainInfo, RDX = its capacity; returns the number of domains written
 	OpConsoleWrite  = 10 // RSI = domid, RDX = buffer, R10 = length: print as that domain (its console back end)
+	OpFreeFrames    = 11 // returns the frames the frame allocator has free
 )
 
 // DomainCreate is the argument of OpDomainCreate (little-endian, 128 bytes):

@@ -76,6 +76,8 @@ func (h *Hypervisor) domctl(v *VCPU, op uint64, a [5]uint64) int64 {
 			return faultErrno(err)
 		}
 		return int64(n)
+	case abi.OpFreeFrames:
+		return int64(h.Frames.FreeFrames())
 	case abi.OpConsoleWrite:
 		d, e := target()
 		if d == nil {
