@@ -90,6 +90,7 @@ func hwinit1() {
 	// Timer wake-ups arrive as the upcall vector (HVM_PARAM_CALLBACK_IRQ,
 	// type 2 = vector: public/hvm/params.h).
 	setParam(xen.HVMParamCallbackIRQ, xen.HVMCallbackTypeVector<<xen.HVMCallbackTypeShift|abi.UpcallVector)
+	initConsoleRing()
 }
 
 //go:linkname nanotime runtime/goos.Nanotime
@@ -116,10 +117,21 @@ func flushConsole() {
 	if consoleLen == 0 {
 		return
 	}
-	if hypercallPage != 0 {
-		hypercall(xen.HypercallConsoleIO, xen.ConsoleIOWrite, uint64(consoleLen), uint64(uintptr(unsafe.Pointer(&consoleBuf[0]))), 0, 0)
+	if consPage != nil {
+		ringWrite(consoleBuf[:consoleLen])
+	} else {
+		hypercallConsole(consoleBuf[:consoleLen])
 	}
 	consoleLen = 0
+}
+
+// hypercallConsole writes through console_io(CONSOLEIO_write).
+//
+//go:nosplit
+func hypercallConsole(b []byte) {
+	if hypercallPage != 0 && len(b) > 0 {
+		hypercall(xen.HypercallConsoleIO, xen.ConsoleIOWrite, uint64(len(b)), uint64(uintptr(unsafe.Pointer(&b[0]))), 0, 0)
+	}
 }
 
 //go:linkname initRNG runtime/goos.InitRNG

@@ -8,7 +8,6 @@ import (
 	"math/bits"
 	"sync"
 	"time"
-	"unsafe"
 
 	"tamavisor/domains/board"
 	"tamavisor/hv/evtchn"
@@ -56,7 +55,7 @@ var (
 // and starts the event loop, once.
 func Events() (*EventChannels, error) {
 	eventsOnce.Do(func() {
-		gpa := (uintptr(unsafe.Pointer(&sharedMem[0])) + 4095) &^ 4095
+		gpa := (bufAddr(sharedMem[:]) + 4095) &^ 4095
 		var a [24]byte // struct xen_add_to_physmap (public/memory.h)
 		put16(a[0:], xen.DomIDSelf)
 		put32(a[4:], 0) // XENMAPSPACE_shared_info

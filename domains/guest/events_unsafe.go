@@ -13,9 +13,13 @@ import (
 
 func addr(p *byte) uint64 { return uint64(uintptr(unsafe.Pointer(p))) }
 
-func pageAt(gpa uintptr) []byte {
-	return unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&gpa))), 4096)
+func pageAt(gpa uintptr) []byte { return pagesAt(gpa, 1) }
+
+func pagesAt(gpa uintptr, n int) []byte {
+	return unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&gpa))), n*4096)
 }
+
+func bufAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 
 func word(b []byte, off int) *uint64 { return (*uint64)(unsafe.Pointer(&b[off])) }
 
@@ -32,4 +36,12 @@ func storeByte(b []byte, off int, v byte) {
 			return
 		}
 	}
+}
+
+func loadHeader(e []byte) uint32 { return atomic.LoadUint32((*uint32)(unsafe.Pointer(&e[0]))) }
+
+func storeHeader(e []byte, v uint32) { atomic.StoreUint32((*uint32)(unsafe.Pointer(&e[0])), v) }
+
+func casHeader(e []byte, old, new uint32) bool {
+	return atomic.CompareAndSwapUint32((*uint32)(unsafe.Pointer(&e[0])), old, new)
 }
