@@ -1,0 +1,459 @@
+//go:build tamago
+
+// Command dom0 is tamavisor's privileged domain. It serves the other
+// domains' XenStore (the io/xs_wire.h protocol over each domain's store
+// ring) and consoles (io/console.h rings, printed under each domain's name),
+// and offers a control console in the manner of Xen's xl:
+//
+//	list                          the domains, their state, memory, CPU time
+//	create IMAGE NAME [MiB] [WEIGHT] [CAP] [ARGS...]
+//	destroy ID | pause ID | unpause ID
+//	sched ID WEIGHT CAP           weight 1-65535, cap in percent (0: none)
+//	top                           exits and CPU time per domain
+//	sleep MS                      wait
+//	wait NAME                     wait until domain NAME has ended
+//	cycle N IMAGE MiB             create and destroy N domains; report frames
+//	read PATH | write PATH VALUE  the store, as dom0
+//	shutdown                      end dom0
+//
+// Its command line is a script: commands separated by '/'. Without one it
+// serves until it is destroyed.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"tamavisor/abi"
+	"tamavisor/domains/board"
+	"tamavisor/domains/guest"
+	"tamavisor/hv/evtchn"
+	"tamavisor/hv/grant"
+	"tamavisor/xen/ring"
+	"tamavisor/xen/xenstore"
+)
+
+// mapBase is where dom0 maps other domains' pages by grant: above its RAM,
+// below 4 GiB (its identity map's reach).
+const mapBase = 0x8000_0000
+
+type backend struct {
+	info        abi.DomainInfo
+	storeGPA    uint64
+	storeHandle uint32
+	storePort   guest.Port
+	store       ring.Duplex
+	conn        *xenstore.Conn
+	consGPA     uint64
+	consHandle  uint32
+	consPort    guest.Port
+	console     ring.Duplex
+	kick        chan struct{}
+	stop        chan struct{}
+	done        sync.WaitGroup
+}
+
+type dom0 struct {
+	ev        *guest.EventChannels
+	store     *xenstore.Store // safe for concurrent use
+	local     *xenstore.Conn
+	refreshMu sync.Mutex
+	mu        sync.Mutex // backends and the GPA allocator
+	backends  map[uint16]*backend
+	nextGPA   uint64
+	freeGPAs  []uint64
+}
+
+func main() {
+	ev, err := guest.Events()
+	if err != nil {
+		fmt.Printf("dom0: no event channels: %v\n", err)
+		os.Exit(1)
+	}
+	d := &dom0{ev: ev, store: xenstore.NewStore(), backends: map[uint16]*backend{}, nextGPA: mapBase}
+	d.local = d.store.Connect(0, true)
+	domExc, err := ev.BindVIRQ(evtchn.VIRQDomExc)
+	if err != nil {
+		fmt.Printf("dom0: cannot bind VIRQ_DOM_EXC: %v\n", err)
+		os.Exit(1)
+	}
+	d.refresh()
+	go func() {
+		for {
+			ev.Wait(domExc, 50*time.Millisecond)
+			d.refresh()
+		}
+	}()
+	fmt.Println("dom0: serving the store and consoles")
+
+	script := strings.TrimSpace(board.Cmdline())
+	if script == "" {
+		select {}
+	}
+	for _, cmd := range strings.Split(script, "/") {
+		if f := strings.Fields(cmd); len(f) > 0 {
+			d.run(f)
+		}
+	}
+	fmt.Println("dom0: script done")
+	os.Exit(0)
+}
+
+// refresh compares the hypervisor's domains with the backends: new domains
+// are connected, vanished ones released.
+func (d *dom0) refresh() {
+	d.refreshMu.Lock()
+	defer d.refreshMu.Unlock()
+	list, err := guest.ListDomains()
+	if err != nil {
+		fmt.Printf("dom0: domain list: %v\n", err)
+		return
+	}
+	live := map[uint16]bool{}
+	var fresh []abi.DomainInfo
+	d.mu.Lock()
+	for _, info := range list {
+		live[info.ID] = true
+		if info.Privileged || d.backends[info.ID] != nil || info.State == abi.StateDying {
+			continue
+		}
+		if info.StorePort == 0 || info.ConsolePort == 0 {
+			continue // created before dom0: it uses console_io and has no store
+		}
+		fresh = append(fresh, info)
+	}
+	var gone []*backend
+	for id, b := range d.backends {
+		if !live[id] {
+			gone = append(gone, b)
+			delete(d.backends, id)
+		}
+	}
+	d.mu.Unlock()
+	for _, b := range gone {
+		d.release(b)
+	}
+	for _, info := range fresh {
+		b, err := d.connect(info)
+		if err != nil {
+			fmt.Printf("dom0: d%d.%s: cannot connect its back ends: %v\n", info.ID, info.Name, err)
+			continue
+		}
+		d.mu.Lock()
+		d.backends[info.ID] = b
+		d.mu.Unlock()
+	}
+}
+
+func (d *dom0) gpa() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n := len(d.freeGPAs); n > 0 {
+		g := d.freeGPAs[n-1]
+		d.freeGPAs = d.freeGPAs[:n-1]
+		return g
+	}
+	g := d.nextGPA
+	d.nextGPA += 4096
+	return g
+}
+
+// connect maps a domain's store and console pages (its reserved grants 0
+// and 1), binds their event channels, introduces it to the store and starts
+// serving it.
+func (d *dom0) connect(info abi.DomainInfo) (*backend, error) {
+	b := &backend{info: info, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	var err error
+	b.storeGPA, b.consGPA = d.gpa(), d.gpa()
+	if b.storeHandle, err = guest.MapGrant(guest.DomID(info.ID), grant.ReservedStore, b.storeGPA, false); err != nil {
+		return nil, err
+	}
+	if b.consHandle, err = guest.MapGrant(guest.DomID(info.ID), grant.ReservedConsole, b.consGPA, false); err != nil {
+		return nil, err
+	}
+	spage, _ := ring.NewPage(guest.Page(b.storeGPA))
+	cpage, _ := ring.NewPage(guest.Page(b.consGPA))
+	if b.store, err = ring.StoreServer(spage); err != nil {
+		return nil, err
+	}
+	if b.console, err = ring.ConsoleBack(cpage); err != nil {
+		return nil, err
+	}
+	if b.storePort, err = d.ev.BindInterdomain(guest.DomID(info.ID), guest.Port(info.StorePort)); err != nil {
+		return nil, err
+	}
+	if b.consPort, err = d.ev.BindInterdomain(guest.DomID(info.ID), guest.Port(info.ConsolePort)); err != nil {
+		return nil, err
+	}
+	if err := d.store.Introduce(info.ID); err != nil {
+		return nil, err
+	}
+	base := fmt.Sprintf("/local/domain/%d", info.ID)
+	d.write(base+"/name", info.Name)
+	d.write(base+"/domid", fmt.Sprint(info.ID))
+	b.conn = d.store.Connect(info.ID, false)
+	b.done.Add(2)
+	go d.serveStore(b)
+	go d.serveConsole(b)
+	fmt.Printf("dom0: d%d.%s: store and console connected\n", info.ID, info.Name)
+	return b, nil
+}
+
+// release stops serving a domain that went away and unmaps its pages.
+func (d *dom0) release(b *backend) {
+	close(b.stop)
+	b.done.Wait()
+	d.ev.Close(b.storePort)
+	d.ev.Close(b.consPort)
+	if err := guest.UnmapGrant(b.storeHandle, b.storeGPA); err != nil {
+		fmt.Printf("dom0: d%d: unmapping its store page: %v\n", b.info.ID, err)
+	}
+	if err := guest.UnmapGrant(b.consHandle, b.consGPA); err != nil {
+		fmt.Printf("dom0: d%d: unmapping its console page: %v\n", b.info.ID, err)
+	}
+	d.mu.Lock()
+	d.freeGPAs = append(d.freeGPAs, b.storeGPA, b.consGPA)
+	d.mu.Unlock()
+	d.store.Disconnect(b.conn)
+	d.store.Release(b.info.ID)
+}
+
+// serveStore answers a domain's store requests.
+func (d *dom0) serveStore(b *backend) {
+	defer b.done.Done()
+	var in xenstore.Reader
+	var out []byte
+	buf := make([]byte, xenstore.RingSize)
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-b.kick:
+		case <-d.ev.Notify(b.storePort):
+		case <-time.After(100 * time.Millisecond):
+		}
+		for {
+			n, err := b.store.Read(buf)
+			if err != nil {
+				fmt.Printf("dom0: d%d: its store ring is broken: %v\n", b.info.ID, err)
+				return
+			}
+			if n == 0 {
+				break
+			}
+			in.Write(buf[:n])
+		}
+		for {
+			m, ok, err := in.Next()
+			if err != nil {
+				fmt.Printf("dom0: d%d: bad store request: %v\n", b.info.ID, err)
+				return
+			}
+			if !ok {
+				break
+			}
+			for _, r := range b.conn.Handle(m) {
+				out = append(out, xenstore.Encode(r)...)
+			}
+			d.kickOthers(b)
+		}
+		for _, r := range b.conn.Pending() {
+			out = append(out, xenstore.Encode(r)...)
+		}
+		if len(out) > 0 {
+			n, err := b.store.Write(out)
+			if err != nil {
+				fmt.Printf("dom0: d%d: its store ring is broken: %v\n", b.info.ID, err)
+				return
+			}
+			out = out[n:]
+		}
+		d.ev.Send(b.storePort)
+	}
+}
+
+// kickOthers wakes the other store servers, whose domains may have watch
+// events to receive.
+func (d *dom0) kickOthers(self *backend) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, b := range d.backends {
+		if b != self {
+			select {
+			case b.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// serveConsole prints what a domain writes to its console ring.
+func (d *dom0) serveConsole(b *backend) {
+	defer b.done.Done()
+	buf := make([]byte, 2048)
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-d.ev.Notify(b.consPort):
+		case <-time.After(100 * time.Millisecond):
+		}
+		for {
+			n, err := b.console.Read(buf)
+			if err != nil {
+				fmt.Printf("dom0: d%d: its console ring is broken: %v\n", b.info.ID, err)
+				return
+			}
+			if n == 0 {
+				break
+			}
+			guest.ConsoleWriteFor(guest.DomID(b.info.ID), buf[:n])
+			d.ev.Send(b.consPort) // room again
+		}
+	}
+}
+
+func (d *dom0) write(path, value string) {
+	for _, r := range d.local.Handle(xenstore.Msg{Type: xenstore.TypeWrite, Payload: append(append([]byte(path), 0), value...)}) {
+		if r.Type == xenstore.TypeError {
+			fmt.Printf("dom0: store write %s: %s\n", path, xenstore.ParseError(r.Payload))
+		}
+	}
+}
+
+func (d *dom0) read(path string) (string, error) {
+	r := d.local.Handle(xenstore.Msg{Type: xenstore.TypeRead, Payload: append([]byte(path), 0)})
+	if r[0].Type == xenstore.TypeError {
+		return "", xenstore.ParseError(r[0].Payload)
+	}
+	return string(r[0].Payload), nil
+}
+
+// run executes one control-console command.
+func (d *dom0) run(f []string) {
+	num := func(i int, def uint64) uint64 {
+		if i >= len(f) {
+			return def
+		}
+		v, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			fmt.Printf("dom0: %s: %q is not a number\n", f[0], f[i])
+			return def
+		}
+		return v
+	}
+	id := func() guest.DomID { return guest.DomID(num(1, 0xffff)) }
+	report := func(err error) {
+		if err != nil {
+			fmt.Printf("dom0: %s: %v\n", strings.Join(f, " "), err)
+		} else {
+			fmt.Printf("dom0: %s: ok\n", strings.Join(f, " "))
+		}
+	}
+	switch f[0] {
+	case "list":
+		list, err := guest.ListDomains()
+		if err != nil {
+			report(err)
+			return
+		}
+		fmt.Printf("dom0: %-4s %-12s %-8s %6s %6s %4s %10s\n", "ID", "NAME", "STATE", "MiB", "WEIGHT", "CAP", "CPU(ms)")
+		for _, x := range list {
+			fmt.Printf("dom0: %-4d %-12s %-8s %6d %6d %4d %10d\n", x.ID, x.Name, abi.StateName(x.State), x.Mem>>20, x.Weight, x.Cap, x.CPUNanos/1_000_000)
+		}
+	case "top":
+		list, err := guest.ListDomains()
+		if err != nil {
+			report(err)
+			return
+		}
+		for _, x := range list {
+			fmt.Printf("dom0: top: d%d.%s cpu %d ms, %d exits, %d hypercalls\n", x.ID, x.Name, x.CPUNanos/1_000_000, x.Exits, x.Hypercall)
+		}
+	case "create":
+		if len(f) < 3 {
+			fmt.Println("dom0: create IMAGE NAME [MiB] [WEIGHT] [CAP] [ARGS...]")
+			return
+		}
+		args := ""
+		if len(f) > 6 {
+			args = strings.Join(f[6:], " ")
+		}
+		nd, err := guest.CreateDomain(f[1], f[2], uint32(num(3, 0)), uint32(num(4, 0)), uint32(num(5, 0)), args)
+		if err != nil {
+			report(err)
+			return
+		}
+		fmt.Printf("dom0: created d%d.%s\n", nd, f[2])
+		d.refresh()
+	case "destroy":
+		report(guest.DestroyDomain(id()))
+	case "pause":
+		report(guest.PauseDomain(id()))
+	case "unpause":
+		report(guest.UnpauseDomain(id()))
+	case "sched":
+		report(guest.SetSchedule(id(), uint32(num(2, 256)), uint32(num(3, 0))))
+	case "sleep":
+		time.Sleep(time.Duration(num(1, 0)) * time.Millisecond)
+	case "wait":
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			list, _ := guest.ListDomains()
+			found := false
+			for _, x := range list {
+				found = found || len(f) > 1 && x.Name == f[1]
+			}
+			if !found {
+				fmt.Printf("dom0: %s has ended\n", strings.Join(f[1:], " "))
+				return
+			}
+		}
+		fmt.Printf("dom0: %s: still running after 60 s\n", strings.Join(f, " "))
+	case "cycle":
+		n, mib := int(num(1, 0)), uint32(num(3, 2))
+		if len(f) < 3 {
+			fmt.Println("dom0: cycle N IMAGE MiB")
+			return
+		}
+		before, _ := guest.FreeFrames()
+		for i := 0; i < n; i++ {
+			nd, err := guest.CreateDomain(f[2], fmt.Sprintf("cycle%d", i), mib, 0, 0, "")
+			if err == nil {
+				err = guest.DestroyDomain(nd)
+			}
+			if err != nil {
+				fmt.Printf("dom0: cycle %d: %v\n", i, err)
+				return
+			}
+			// The hypervisor frees a destroyed domain's memory when
+			// it next schedules; let it run.
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		after, _ := guest.FreeFrames()
+		fmt.Printf("dom0: cycle: %d domains created and destroyed; free frames %d before, %d after\n", n, before, after)
+	case "read":
+		v, err := d.read(strings.Join(f[1:], " "))
+		if err != nil {
+			report(err)
+			return
+		}
+		fmt.Printf("dom0: read %s = %q\n", strings.Join(f[1:], " "), v)
+	case "write":
+		if len(f) < 3 {
+			fmt.Println("dom0: write PATH VALUE")
+			return
+		}
+		d.write(f[1], strings.Join(f[2:], " "))
+		fmt.Printf("dom0: wrote %s\n", f[1])
+	case "shutdown":
+		fmt.Println("dom0: shutting down")
+		os.Exit(0)
+	default:
+		fmt.Printf("dom0: unknown command %q (list, create, destroy, pause, unpause, sched, top, sleep, wait, cycle, read, write, shutdown)\n", f[0])
+	}
+}
