@@ -82,3 +82,9 @@ func Pause()
 
 // WBINVD writes back and invalidates the caches.
 func WBINVD()
+
+// WaitInterrupt halts with interrupts enabled until an interrupt arrives,
+// then restores RFLAGS.IF as it was. STI delays interrupts until after the
+// next instruction (SDM Vol. 2B "STI"), so an interrupt already pending
+// wakes the HLT rather than being taken before it.
+func WaitInterrupt()

@@ -207,3 +207,27 @@ TEXT ·Pause(SB),NOSPLIT,$0
 TEXT ·WBINVD(SB),NOSPLIT,$0
 	BYTE	$0x0f; BYTE $0x09	// WBINVD (SDM Vol. 2D "WBINVD")
 	RET
+
+// func WaitInterrupt()
+TEXT ·WaitInterrupt(SB),NOSPLIT,$0
+	PUSHFQ
+	STI
+	HLT
+	POPFQ
+	RET
+
+// wakeInterrupt is the local APIC deadline timer's interrupt handler: it
+// signals end-of-interrupt (a write of 0 to the EOI register, SDM Vol. 3A
+// 11.8.5) and returns from the interrupt.
+TEXT ·wakeInterrupt(SB),NOSPLIT|NOFRAME,$0
+	PUSHQ	AX
+	MOVQ	·lapicEOI(SB), AX
+	MOVL	$0, (AX)
+	POPQ	AX
+	IRETQ
+
+// func wakeInterruptAddr() uint64
+TEXT ·wakeInterruptAddr(SB),NOSPLIT,$0-8
+	MOVQ	$·wakeInterrupt(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET

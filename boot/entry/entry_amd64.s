@@ -76,6 +76,18 @@ DATA	·gdtptr+0x00(SB)/2, $(5*8-1)
 DATA	·gdtptr+0x02(SB)/8, $·gdt(SB)
 GLOBL	·gdtptr(SB),NOPTR,$10
 
+// Interrupt Descriptor Table: 256 empty 16-byte gates (SDM Vol. 3A 6.14.1
+// "64-Bit Mode IDT"), loaded before Go runs so that TamaGo's amd64 package,
+// which fills the IDT it finds (amd64/irq.s load_idt, since this GDT is not
+// its own), fills a table with room for every vector. Without it, the
+// boot loader's IDT (whose limit may end before vector 255, the local APIC
+// timer's) would be used.
+GLOBL	·idt(SB),NOPTR,$4096
+
+DATA	·idtptr+0x00(SB)/2, $(256*16-1)
+DATA	·idtptr+0x02(SB)/8, $·idt(SB)
+GLOBL	·idtptr(SB),NOPTR,$10
+
 // cpuinit is jumped to by runtime/goos.CPUInit, the ELF entry point's target.
 TEXT cpuinit(SB),NOSPLIT|NOFRAME,$0
 	CLI
@@ -221,6 +233,7 @@ TEXT ·start64(SB),NOSPLIT|NOFRAME,$0
 	BYTE	$0x8e; BYTE $0xe0		// MOV FS, AX (Go sets FS.base by MSR)
 	BYTE	$0x8e; BYTE $0xe8		// MOV GS, AX
 	LEAQ	·bootStack+const_bootStackSize(SB), SP
+	LIDT	·idtptr(SB)
 
 	// SSE for Go code: CR4.OSFXSR, CR4.OSXMMEXCPT (SDM Vol. 3A 13.1.3).
 	MOVQ	CR4, AX

@@ -60,6 +60,12 @@ func main() {
 
 	h := hv.New(cpu, m.Frames, m.Phys, m.TSCHz/1000, boot.Console)
 	h.Images = images()
+	if t, err := x86.NewDeadlineTimer(); err == nil {
+		h.Idle = t.HaltUntil
+		log.Printf("idle: an idle CPU halts until the local APIC's TSC-deadline timer fires")
+	} else {
+		log.Printf("idle: an idle CPU polls the TSC: %v", err)
+	}
 	spec := defaultDomains
 	if s, ok := m.Options["tamavisor.domains"]; ok {
 		spec = s
@@ -77,6 +83,7 @@ func main() {
 		}
 	}
 	h.Run()
+	log.Printf("run loop: %d slices run, idle %d times for %d ms", h.Stats.Switches, h.Stats.IdleEntries, h.Clock.Nanos(h.Stats.IdleTicks)/1_000_000)
 	log.Printf("all domains ended; free frames %d (before the domains: %d)", m.Frames.FreeFrames(), baseline)
 	boot.PowerOff(0)
 }
