@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"tamavisor/abi"
+	"tamavisor/hv/sched"
 	"tamavisor/mem"
 	"tamavisor/xen"
 )
@@ -14,9 +15,6 @@ import (
 // anyone else gets -EPERM. Every argument is checked; a bad one is an errno
 // for dom0, never a fault of the hypervisor.
 func (h *Hypervisor) domctl(v *VCPU, op uint64, a [5]uint64) int64 {
-	if op == abi.OpVersion {
-		return abi.ControlVersion
-	}
 	if !v.Dom.Privileged {
 		return errno(xen.EPERM)
 	}
@@ -49,7 +47,11 @@ func (h *Hypervisor) domctl(v *VCPU, op uint64, a [5]uint64) int64 {
 		if d == v.Dom {
 			return errno(xen.EINVAL)
 		}
-		d.Paused = op == abi.OpDomainPause
+		if d.Paused = op == abi.OpDomainPause; d.Paused {
+			h.pause(d)
+		} else {
+			h.unpause(d)
+		}
 		return 0
 	case abi.OpDomainSched:
 		d, e := target()
@@ -162,4 +164,8 @@ func (h *Hypervisor) info(d *Domain) abi.DomainInfo {
 }
 
 // schedParams tells the scheduler a domain's weight and cap changed.
-func (h *Hypervisor) schedParams(d *Domain) {}
+func (h *Hypervisor) schedParams(d *Domain) {
+	if err := h.Sched.SetParams(sched.DomID(d.ID), d.Weight, d.Cap); err != nil {
+		h.Log.Printf("%s: scheduler: %v", d.Label(), err)
+	}
+}

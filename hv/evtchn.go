@@ -54,8 +54,7 @@ func (h *Hypervisor) deliver(dl evtchn.Delivery) {
 		v.UpcallPending = true
 	}
 	if v.State == VCPUBlocked && (dl.Upcall || v.polling) {
-		v.State = VCPURunnable
-		v.polling = false
+		h.wake(v)
 	}
 }
 
@@ -108,6 +107,6 @@ func (h *Hypervisor) schedPoll(v *VCPU, arg uint64) int64 {
 		v.Timer = max(h.Clock.Ticks(timeout), 1)
 	}
 	v.polling = true
-	v.State = VCPUBlocked
+	h.block(v)
 	return 0
 }

@@ -186,7 +186,7 @@ func handleHLT(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 		h.Kill(v.Dom, "halted with interrupts disabled and no timer set: it can never wake\n%s", h.dump(v))
 		return
 	}
-	v.State = VCPUBlocked
+	h.block(v)
 }
 
 func handlePreemptionTimer(h *Hypervisor, v *VCPU, r vmx.ExitReason) {

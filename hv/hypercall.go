@@ -140,7 +140,7 @@ func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
 		// Blocks until an event (here: the vCPU's timer), with event
 		// delivery enabled, as Xen's SCHEDOP_block does.
 		if !v.UpcallPending {
-			v.State = VCPUBlocked
+			h.block(v)
 		}
 		return 0
 	case xen.SchedOpShutdown:
@@ -163,7 +163,9 @@ func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
 // vcpuOp: the single-shot timer (public/vcpu.h).
 func (h *Hypervisor) vcpuOp(v *VCPU, cmd, vcpu, arg uint64) int64 {
 	if vcpu != uint64(v.ID) {
-		return errno(xen.EINVAL) // only the caller's own vCPU, for now
+		// Xen's do_vcpu_op: -ENOENT for a vCPU the domain does not
+		// have (each domain has one, for now).
+		return errno(xen.ENOENT)
 	}
 	switch cmd {
 	case xen.VCPUOpSetSingleshotTimer:

@@ -11,6 +11,7 @@ import (
 	"tamavisor/hv/evtchn"
 	"tamavisor/hv/grant"
 	"tamavisor/hv/loader"
+	"tamavisor/hv/sched"
 	"tamavisor/mem"
 	"tamavisor/vmx"
 	"tamavisor/x86"
@@ -33,8 +34,19 @@ type Hypervisor struct {
 	// pinned are frames of dead domains that others still map by grant:
 	// freed with their last mapping.
 	pinned map[uint64]bool
-	// SliceTicks is a time slice, in TSC ticks.
-	SliceTicks uint64
+	// Sched is the credit scheduler (hv/sched), in TSC ticks; vcpus finds
+	// a vCPU by the id the scheduler knows it by.
+	Sched *sched.Scheduler
+	vcpus map[sched.VCPUID]*VCPU
+	// Idle waits until the TSC reaches a deadline when no vCPU can run:
+	// by default it spins; on hardware the boot code installs a halt until
+	// the local APIC's deadline timer fires.
+	Idle func(deadline uint64)
+	// Stats counts what the run loop did.
+	Stats HostStats
+
+	running *VCPU // the vCPU in runSlice, if any
+	preempt bool  // a woken vCPU should take the CPU from running
 
 	domains      []*Domain
 	nextID       uint16
@@ -57,7 +69,10 @@ func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, 
 		Grants: grant.NewSystem(grant.Config{MaxFrames: GrantFrames}), pinned: map[uint64]bool{},
 		nextID: 1, nextVPID: 1,
 	}
-	h.SliceTicks = h.Clock.Ticks(10_000_000) // 10 ms
+	// Xen's credit scheduler's 30 ms accounting period and 10 ms slices.
+	h.Sched = sched.New(1, sched.DefaultConfig(khz*1000))
+	h.vcpus = map[sched.VCPUID]*VCPU{}
+	h.Idle = pollIdle
 	h.flushEPT = cpu.InvalidateEPT
 	h.cpuid = func(leaf, sub uint32) [4]uint32 {
 		a, b, cx, d := x86.CPUID(leaf, sub)
@@ -173,6 +188,10 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if !sp.Privileged {
 		h.nextID++
 	}
+	if err := h.Sched.Add(d.VCPU.sid, sched.DomID(d.ID), d.Weight, d.Cap); err != nil {
+		return d, fmt.Errorf("scheduler: %w", err)
+	}
+	h.vcpus[d.VCPU.sid] = d.VCPU
 	h.domains = append(h.domains, d)
 	sort.Slice(h.domains, func(i, j int) bool { return h.domains[i].ID < h.domains[j].ID })
 	d.State = DomainRunning
@@ -283,6 +302,7 @@ func (h *Hypervisor) Kill(d *Domain, format string, args ...any) {
 	if d.VCPU != nil {
 		d.VCPU.State = VCPUStopped
 	}
+	h.pause(d)
 }
 
 // shutdown ends a domain at its own request (SCHEDOP_shutdown).
@@ -294,6 +314,7 @@ func (h *Hypervisor) shutdown(d *Domain, reason uint32) {
 	d.Crashed = reason == xen.ShutdownCrash
 	d.State = DomainDying
 	d.VCPU.State = VCPUStopped
+	h.pause(d)
 }
 
 // destroy reports a dying domain's end and returns every resource it held.
@@ -302,9 +323,14 @@ func (h *Hypervisor) destroy(d *Domain) {
 	if d.HasExitStatus {
 		status = fmt.Sprintf("exit status %d", d.ExitStatus)
 	}
+	h.drainConsole(d)
 	d.Console.Flush()
 	h.Log.Printf("%s: %s (%s)", d.Label(), d.EndReason, status)
 	h.Log.Printf("%s: stats: %s", d.Label(), d.Stats.String(h.Clock))
+	if st := h.Sched.Stats(sched.DomID(d.ID)); st.VCPUs > 0 {
+		h.Log.Printf("%s: scheduler: weight %d, cap %d%%, picked %d times (%d boosted, %d parked by its cap), %d ms charged",
+			d.Label(), st.Weight, st.Cap, st.Runs, st.Boosts, st.Parks, h.Clock.Nanos(st.CPUTime)/1_000_000)
+	}
 	before := h.Frames.FreeFrames()
 	held := h.free(d)
 	h.Log.Printf("%s: destroyed: %d frames returned (free frames %d -> %d)", d.Label(), held, before, h.Frames.FreeFrames())
@@ -332,6 +358,8 @@ func (h *Hypervisor) free(d *Domain) int {
 	n := 0
 	var errs []error
 	if v := d.VCPU; v != nil {
+		h.Sched.Remove(v.sid)
+		delete(h.vcpus, v.sid)
 		if h.current == v {
 			h.current = nil
 		}

@@ -2,62 +2,94 @@ package hv
 
 import (
 	"tamavisor/hv/evtchn"
+	"tamavisor/hv/sched"
 	"tamavisor/vmx"
 	"tamavisor/x86"
 )
 
-// Run schedules the domains round-robin on this CPU until every one has
-// ended. Each runs for a time slice that the VMX preemption timer enforces;
-// a blocked vCPU waits for its timer; when nothing can run, the CPU waits
-// for the earliest timer.
+// cpu is the physical CPU the run loop schedules: the boot processor. With
+// SMP each CPU runs the loop with its own index (hv/sched keeps a run queue
+// per CPU).
+const cpu = 0
+
+// Run schedules the domains on this CPU until every one has ended. The
+// credit scheduler (hv/sched) picks a vCPU and its slice, which the VMX
+// preemption timer enforces; a vCPU that halts or blocks leaves the CPU
+// until an event or its timer; when nothing can run, the CPU idles (Idle)
+// until the earliest timer.
 func (h *Hypervisor) Run() {
-	next := 0
 	for {
 		h.reap()
 		if len(h.domains) == 0 {
 			return
 		}
 		now := rdtsc()
-		var runnable []*VCPU
-		var earliest uint64
-		for _, d := range h.domains {
-			v := d.VCPU
-			if d.Paused {
+		earliest := h.fireTimers(now)
+		sid, slice, ok := h.Sched.Pick(cpu, now)
+		if !ok {
+			until := earliest
+			if slice != 0 && (until == 0 || now+slice < until) {
+				until = now + slice // a capped domain waits for the next period
+			}
+			if until == 0 {
+				h.stalled()
 				continue
 			}
-			if v.State == VCPUBlocked && v.Timer != 0 && v.Timer <= now {
-				h.timerFired(v)
-				v.State = VCPURunnable
-			}
-			switch v.State {
-			case VCPURunnable:
-				runnable = append(runnable, v)
-			case VCPUBlocked:
-				if v.Timer != 0 && (earliest == 0 || v.Timer < earliest) {
-					earliest = v.Timer
-				}
-			}
+			h.Stats.IdleEntries++
+			h.Idle(until)
+			h.Stats.IdleTicks += rdtsc() - now
+			continue
 		}
-		if len(runnable) == 0 {
-			if earliest == 0 {
-				// Every domain waits for an event nothing will send.
-				for _, d := range h.domains {
-					if d.Paused {
-						h.Kill(d, "paused, and no domain is left that could unpause it")
-					} else {
-						h.Kill(d, "blocked with no timer and no event to wait for: it can never wake")
-					}
-				}
-				continue
-			}
-			for rdtsc() < earliest {
-				x86.Pause()
+		v := h.vcpus[sid]
+		if v == nil || v.State != VCPURunnable || v.Dom.State != DomainRunning {
+			// The scheduler and the vCPU disagree: hold it off rather
+			// than run it (cannot happen unless a state change missed
+			// the scheduler).
+			h.Sched.Pause(sid)
+			h.Sched.Charge(cpu, sid, 0, now)
+			if v != nil {
+				h.Log.Printf("%s: scheduler picked it while %s; held off", v.Dom.Label(), v.State)
 			}
 			continue
 		}
-		next %= len(runnable)
-		h.runSlice(runnable[next])
-		next++
+		h.Stats.Switches++
+		start := rdtsc()
+		h.runSlice(v, slice)
+		end := rdtsc()
+		h.Sched.Charge(cpu, sid, end-start, end)
+	}
+}
+
+// fireTimers ends the expired timers of blocked vCPUs, waking them, and
+// returns the earliest timer still pending (0: none).
+func (h *Hypervisor) fireTimers(now uint64) (earliest uint64) {
+	for _, d := range h.domains {
+		v := d.VCPU
+		if v == nil || v.State != VCPUBlocked || v.Timer == 0 {
+			continue
+		}
+		if v.Timer <= now {
+			h.timerFired(v)
+			h.wake(v)
+			continue
+		}
+		if earliest == 0 || v.Timer < earliest {
+			earliest = v.Timer
+		}
+	}
+	return earliest
+}
+
+// stalled ends the domains when none can run and nothing can wake one: every
+// vCPU waits for an event no domain is left to send, or is paused with no
+// domain left to unpause it.
+func (h *Hypervisor) stalled() {
+	for _, d := range h.domains {
+		if d.Paused {
+			h.Kill(d, "paused, and no domain is left that could unpause it")
+		} else {
+			h.Kill(d, "blocked with no timer and no event to wait for: it can never wake")
+		}
 	}
 }
 
@@ -72,9 +104,45 @@ func (h *Hypervisor) reap() {
 	}
 }
 
-// runSlice runs a vCPU until its slice ends, it blocks or yields, or its
-// domain ends.
-func (h *Hypervisor) runSlice(v *VCPU) {
+// block takes a vCPU off the CPU until an event or its timer (HLT,
+// SCHEDOP_block, SCHEDOP_poll).
+func (h *Hypervisor) block(v *VCPU) {
+	v.State = VCPUBlocked
+	h.Sched.Block(v.sid, 0)
+}
+
+// wake makes a blocked vCPU runnable. When the scheduler says it should
+// preempt the vCPU that is running (it woke with credit and is boosted, as
+// Xen's credit scheduler does for I/O-bound domains), the running slice
+// ends at its next exit.
+func (h *Hypervisor) wake(v *VCPU) {
+	if v.State != VCPUBlocked {
+		return
+	}
+	v.State = VCPURunnable
+	v.polling = false
+	if h.Sched.Wake(v.sid, rdtsc()) && h.running != nil && h.running != v {
+		h.preempt = true
+	}
+}
+
+// pause holds a domain's vCPU off the CPU (domain control, or its end).
+func (h *Hypervisor) pause(d *Domain) {
+	if d.VCPU != nil {
+		h.Sched.Pause(d.VCPU.sid)
+	}
+}
+
+// unpause lets a paused domain's vCPU run again.
+func (h *Hypervisor) unpause(d *Domain) {
+	if d.VCPU != nil && d.State == DomainRunning && h.Sched.Unpause(d.VCPU.sid) && h.running != nil {
+		h.preempt = true
+	}
+}
+
+// runSlice runs a vCPU until its slice ends, it blocks or yields, a woken
+// vCPU preempts it, or its domain ends.
+func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 	d := v.Dom
 	if h.current != v {
 		if err := v.VMCS.Load(); err != nil {
@@ -86,9 +154,11 @@ func (h *Hypervisor) runSlice(v *VCPU) {
 	if h.loaded != v {
 		h.loadMSRs(v)
 	}
+	h.running = v
+	defer func() { h.running = nil }()
 	r := &v.Regs
 	start := rdtsc()
-	sliceEnd := start + h.SliceTicks
+	sliceEnd := start + slice
 	shift := h.CPU.Caps.PreemptionTimerShift()
 	now := start
 	// The loop is the exit path's Go half: it takes the TSC readings the
@@ -109,6 +179,15 @@ func (h *Hypervisor) runSlice(v *VCPU) {
 			break
 		}
 		r.Timer = min((end-now)>>shift, 0xffff_ffff)
+		if h.current != v {
+			// An exit handler made another VMCS current (domain
+			// creation sets up the new domain's).
+			if err := v.VMCS.Load(); err != nil {
+				h.Kill(d, "%v", err)
+				break
+			}
+			h.current = v
+		}
 		if v.msrsDirty {
 			h.loadMSRs(v)
 		}
@@ -131,8 +210,8 @@ func (h *Hypervisor) runSlice(v *VCPU) {
 		if d.Budget != 0 && d.Stats.GuestTicks > d.Budget && d.State == DomainRunning {
 			h.Kill(d, "stopped: it used its CPU budget of %d ms (preempted %d times)", d.Spec.BudgetMS, d.Stats.Preemptions)
 		}
-		if v.yield {
-			v.yield = false
+		if v.yield || h.preempt {
+			v.yield, h.preempt = false, false
 			break
 		}
 	}
@@ -164,4 +243,17 @@ func (h *Hypervisor) timerFired(v *VCPU) {
 	dl, _ := h.Events.RaiseVIRQ(evtchn.DomID(v.Dom.ID), evtchn.VIRQTimer, v.ID)
 	h.deliver(dl)
 	v.UpcallPending = true
+}
+
+// schedID names a domain's vCPU to the scheduler: domain id and vCPU id.
+func schedID(d *Domain, vcpu uint32) sched.VCPUID {
+	return sched.VCPUID(uint32(d.ID)<<16 | vcpu&0xffff)
+}
+
+// pollIdle waits for a TSC deadline by spinning: the idle loop where the
+// local APIC's deadline timer is unavailable.
+func pollIdle(until uint64) {
+	for rdtsc() < until {
+		x86.Pause()
+	}
 }

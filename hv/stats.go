@@ -19,6 +19,13 @@ type Stats struct {
 	Hypercalls  uint64
 }
 
+// HostStats counts what the run loop did on this CPU.
+type HostStats struct {
+	Switches    uint64 // slices run (each a scheduling decision that ran a vCPU)
+	IdleEntries uint64 // times no vCPU could run
+	IdleTicks   uint64 // TSC ticks spent idle
+}
+
 // Count records one exit.
 func (s *Stats) Count(r vmx.ExitReason) {
 	if int(r) < len(s.Exits) {

@@ -1,6 +1,7 @@
 package hv
 
 import (
+	"tamavisor/hv/sched"
 	"tamavisor/vmx"
 )
 
@@ -47,6 +48,7 @@ type VCPU struct {
 	procCtls  uint32    // primary processor-based controls (interrupt window)
 	yield     bool      // SCHEDOP_yield: end the slice
 	polling   bool      // blocked in SCHEDOP_poll: any event wakes it
+	sid       sched.VCPUID
 
 	cpuidCache cpuidCache
 }

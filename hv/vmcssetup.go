@@ -10,7 +10,7 @@ import (
 // newVCPU creates a domain's vCPU and fills its VMCS: controls, host state,
 // and the guest's entry state.
 func (h *Hypervisor) newVCPU(d *Domain, st loader.CPUState) error {
-	v := &VCPU{Dom: d, hv: h, vmcs: hardwareVMCS{}}
+	v := &VCPU{Dom: d, hv: h, vmcs: hardwareVMCS{}, sid: schedID(d, 0)}
 	d.VCPU = v
 	var err error
 	if v.fpu, err = h.CPU.NewFPUArea(); err != nil {
