@@ -19,7 +19,7 @@ TAMAGO ?=
 TEXT_ADDRESS := 0x01010000
 # Domains (domains/board/layout.go: TextAddress).
 DOMAIN_TEXT_ADDRESS := 0x00110000
-DOMAINS := hello hostile bench dom0
+DOMAINS := hello hostile bench dom0 peer
 TAGS := linkcpuinit,linkramstart
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -T $(TEXT_ADDRESS) -R 0x1000 -X main.version=$(VERSION)

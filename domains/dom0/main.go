@@ -14,9 +14,11 @@
 //	wait NAME                     wait until domain NAME has ended
 //	cycle N IMAGE MiB             create and destroy N domains; report frames
 //	read PATH | write PATH VALUE  the store, as dom0
+//	frames                        the hypervisor's free frames
 //	shutdown                      end dom0
 //
-// Its command line is a script: commands separated by '/'. Without one it
+// Its command line is a script: commands separated by ':' (store paths
+// contain '/'; in a domain spec '~' stands for a space). Without one it
 // serves until it is destroyed.
 package main
 
@@ -76,6 +78,11 @@ func main() {
 	}
 	d := &dom0{ev: ev, store: xenstore.NewStore(), backends: map[uint16]*backend{}, nextGPA: mapBase}
 	d.local = d.store.Connect(0, true)
+	// /rendezvous is open to every domain ("b0": dom0 owns it, the others
+	// read and write), so that sample and test domains that know only a
+	// shared tag can find each other (domains/peer).
+	d.write("/rendezvous", "")
+	d.setPerms("/rendezvous", "b0")
 	domExc, err := ev.BindVIRQ(evtchn.VIRQDomExc)
 	if err != nil {
 		fmt.Printf("dom0: cannot bind VIRQ_DOM_EXC: %v\n", err)
@@ -94,7 +101,7 @@ func main() {
 	if script == "" {
 		select {}
 	}
-	for _, cmd := range strings.Split(script, "/") {
+	for _, cmd := range strings.Split(script, ":") {
 		if f := strings.Fields(cmd); len(f) > 0 {
 			d.run(f)
 		}
@@ -140,13 +147,30 @@ func (d *dom0) refresh() {
 	for _, info := range fresh {
 		b, err := d.connect(info)
 		if err != nil {
-			fmt.Printf("dom0: d%d.%s: cannot connect its back ends: %v\n", info.ID, info.Name, err)
+			if d.alive(info.ID) {
+				fmt.Printf("dom0: d%d.%s: cannot connect its back ends: %v\n", info.ID, info.Name, err)
+			}
 			continue
 		}
 		d.mu.Lock()
 		d.backends[info.ID] = b
 		d.mu.Unlock()
 	}
+}
+
+// alive says whether a domain still exists (a domain that ended while dom0
+// connected to it is no error).
+func (d *dom0) alive(id uint16) bool {
+	list, err := guest.ListDomains()
+	if err != nil {
+		return true
+	}
+	for _, x := range list {
+		if x.ID == id && x.State != abi.StateDying {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *dom0) gpa() uint64 {
@@ -165,14 +189,21 @@ func (d *dom0) gpa() uint64 {
 // connect maps a domain's store and console pages (its reserved grants 0
 // and 1), binds their event channels, introduces it to the store and starts
 // serving it.
-func (d *dom0) connect(info abi.DomainInfo) (*backend, error) {
-	b := &backend{info: info, kick: make(chan struct{}, 1), stop: make(chan struct{})}
-	var err error
+func (d *dom0) connect(info abi.DomainInfo) (b *backend, err error) {
+	b = &backend{info: info, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	b.storeGPA, b.consGPA = d.gpa(), d.gpa()
+	b.storeHandle, b.consHandle = noHandle, noHandle
+	defer func() {
+		if err != nil {
+			d.undo(b)
+		}
+	}()
 	if b.storeHandle, err = guest.MapGrant(guest.DomID(info.ID), grant.ReservedStore, b.storeGPA, false); err != nil {
+		b.storeHandle = noHandle
 		return nil, err
 	}
 	if b.consHandle, err = guest.MapGrant(guest.DomID(info.ID), grant.ReservedConsole, b.consGPA, false); err != nil {
+		b.consHandle = noHandle
 		return nil, err
 	}
 	spage, _ := ring.NewPage(guest.Page(b.storeGPA))
@@ -201,6 +232,28 @@ func (d *dom0) connect(info abi.DomainInfo) (*backend, error) {
 	go d.serveConsole(b)
 	fmt.Printf("dom0: d%d.%s: store and console connected\n", info.ID, info.Name)
 	return b, nil
+}
+
+// noHandle marks a grant mapping not made.
+const noHandle = ^uint32(0)
+
+// undo takes back what a connect that failed half-way did: its ports, its
+// mappings and their addresses.
+func (d *dom0) undo(b *backend) {
+	for _, p := range []guest.Port{b.storePort, b.consPort} {
+		if p != 0 {
+			d.ev.Close(p)
+		}
+	}
+	if b.storeHandle != noHandle {
+		guest.UnmapGrant(b.storeHandle, b.storeGPA)
+	}
+	if b.consHandle != noHandle {
+		guest.UnmapGrant(b.consHandle, b.consGPA)
+	}
+	d.mu.Lock()
+	d.freeGPAs = append(d.freeGPAs, b.storeGPA, b.consGPA)
+	d.mu.Unlock()
 }
 
 // release stops serving a domain that went away and unmaps its pages.
@@ -321,6 +374,18 @@ func (d *dom0) write(path, value string) {
 	for _, r := range d.local.Handle(xenstore.Msg{Type: xenstore.TypeWrite, Payload: append(append([]byte(path), 0), value...)}) {
 		if r.Type == xenstore.TypeError {
 			fmt.Printf("dom0: store write %s: %s\n", path, xenstore.ParseError(r.Payload))
+		}
+	}
+}
+
+func (d *dom0) setPerms(path string, perms ...string) {
+	p := append([]byte(path), 0)
+	for _, x := range perms {
+		p = append(append(p, x...), 0)
+	}
+	for _, r := range d.local.Handle(xenstore.Msg{Type: xenstore.TypeSetPerms, Payload: p}) {
+		if r.Type == xenstore.TypeError {
+			fmt.Printf("dom0: store set_perms %s: %s\n", path, xenstore.ParseError(r.Payload))
 		}
 	}
 }
@@ -450,10 +515,17 @@ func (d *dom0) run(f []string) {
 		}
 		d.write(f[1], strings.Join(f[2:], " "))
 		fmt.Printf("dom0: wrote %s\n", f[1])
+	case "frames":
+		n, err := guest.FreeFrames()
+		if err != nil {
+			report(err)
+			return
+		}
+		fmt.Printf("dom0: free frames: %d\n", n)
 	case "shutdown":
 		fmt.Println("dom0: shutting down")
 		os.Exit(0)
 	default:
-		fmt.Printf("dom0: unknown command %q (list, create, destroy, pause, unpause, sched, top, sleep, wait, cycle, read, write, shutdown)\n", f[0])
+		fmt.Printf("dom0: unknown command %q (list, create, destroy, pause, unpause, sched, top, sleep, wait, cycle, read, write, frames, shutdown)\n", f[0])
 	}
 }

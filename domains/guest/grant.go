@@ -184,3 +184,13 @@ func Frame(p *byte) uint64 { return addr(p) >> 12 }
 
 // Page returns the 4 KiB page at a guest-physical address (identity-mapped).
 func Page(gpa uint64) []byte { return pageAt(uintptr(gpa)) }
+
+// AllocPages returns n zeroed, page-aligned pages from the Go heap, to share
+// by grant. The domain identity-maps its RAM, so their addresses are their
+// guest-physical addresses; Go's collector does not move objects, and the
+// slice keeps them alive for as long as the caller holds it.
+func AllocPages(n int) []byte {
+	b := make([]byte, (n+1)*4096)
+	off := (4096 - int(bufAddr(b)%4096)) % 4096
+	return b[off : off+n*4096 : off+n*4096]
+}

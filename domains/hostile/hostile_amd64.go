@@ -9,3 +9,8 @@ func peek(addr uint64) uint64
 // vmxon executes VMXON with a null operand; inside a domain it must raise
 // #UD.
 func vmxon()
+
+
+// vmcall makes hypercall nr with VMCALL directly, not through the hypercall
+// page (which has entries for numbers below 128 only).
+func vmcall(nr uint64) int64

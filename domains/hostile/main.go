@@ -10,6 +10,14 @@
 //	spin    spin forever without halting: the preemption timer preempts it
 //	panic   panic: Go's runtime exits with status 2 (a crash)
 //	exit=N  exit with status N
+//	domctl  call the privileged domain's control operations: each must fail
+//	        with -EPERM, and the domain goes on
+//	badargs hand the hypervisor bad pointers, lengths, ports, grant
+//	        references and operation numbers: each gets its Xen errno (or
+//	        grant status), and the domain goes on
+//
+// The domctl and badargs modes print one line per call, "ok" when the
+// hypervisor answered as expected, then a summary line that tests look for.
 package main
 
 import (
@@ -46,6 +54,10 @@ func main() {
 		}
 	case mode == "panic":
 		panic("hostile: panicking on purpose")
+	case mode == "domctl":
+		os.Exit(domctl())
+	case mode == "badargs":
+		os.Exit(badargs())
 	case strings.HasPrefix(mode, "exit="):
 		n, err := strconv.Atoi(strings.TrimPrefix(mode, "exit="))
 		if err != nil {
@@ -54,7 +66,7 @@ func main() {
 		}
 		os.Exit(n)
 	default:
-		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, panic, exit=N)\n", mode)
+		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, panic, exit=N, domctl, badargs)\n", mode)
 		os.Exit(1)
 	}
 	os.Exit(1)

@@ -1,0 +1,141 @@
+//go:build tamago
+
+package main
+
+import (
+	"fmt"
+
+	"tamavisor/abi"
+	"tamavisor/domains/board"
+	"tamavisor/hv/grant"
+	"tamavisor/xen"
+)
+
+// outside is a guest-physical address far beyond any domain's RAM.
+const outside = 3 << 30
+
+// errnoNames names the Xen errno values these checks expect.
+var errnoNames = map[int64]string{
+	-xen.EPERM: "EPERM", -xen.ENOENT: "ENOENT", -xen.ESRCH: "ESRCH", -xen.EFAULT: "EFAULT",
+	-xen.EINVAL: "EINVAL", -xen.ENOSYS: "ENOSYS", -xen.EBUSY: "EBUSY", -xen.ENOSPC: "ENOSPC",
+	-xen.E2BIG: "E2BIG",
+}
+
+func errnoName(r int64) string {
+	if n, ok := errnoNames[r]; ok {
+		return n
+	}
+	return fmt.Sprint(r)
+}
+
+// checker counts the calls whose result was not the expected one.
+type checker struct {
+	mode         string
+	calls, wrong int
+}
+
+func (c *checker) expect(what string, got int64, want int64) {
+	c.calls++
+	if got == want {
+		fmt.Printf("%s: %s = %s: ok\n", c.mode, what, errnoName(got))
+		return
+	}
+	c.wrong++
+	fmt.Printf("%s: %s = %s: WRONG, expected %s\n", c.mode, what, errnoName(got), errnoName(want))
+}
+
+func (c *checker) done() int {
+	if c.wrong != 0 {
+		fmt.Printf("%s: FAIL: %d of %d calls answered wrongly\n", c.mode, c.wrong, c.calls)
+		return 1
+	}
+	fmt.Printf("%s: PASS: %d calls refused as expected; still running\n", c.mode, c.calls)
+	return 0
+}
+
+func call(nr, a1, a2, a3 uint64) int64 { return board.Hypercall(nr, a1, a2, a3, 0, 0) }
+
+// domctl calls every control operation as an unprivileged domain.
+func domctl() int {
+	c := &checker{mode: "domctl"}
+	var buf [4096]byte
+	p := addr(&buf[0])
+	c.expect("version", call(xen.HypercallTamavisor, abi.OpVersion, 0, 0), -xen.EPERM)
+	c.expect("domain_list", call(xen.HypercallTamavisor, abi.OpDomainList, p, 8), -xen.EPERM)
+	create := (&abi.DomainCreate{Image: "hello", Name: "usurper", MemMiB: 16}).Encode()
+	c.expect("domain_create", call(xen.HypercallTamavisor, abi.OpDomainCreate, addr(&create[0]), 0), -xen.EPERM)
+	c.expect("domain_destroy(0)", call(xen.HypercallTamavisor, abi.OpDomainDestroy, 0, 0), -xen.EPERM)
+	c.expect("domain_pause(0)", call(xen.HypercallTamavisor, abi.OpDomainPause, 0, 0), -xen.EPERM)
+	c.expect("domain_unpause(0)", call(xen.HypercallTamavisor, abi.OpDomainUnpause, 0, 0), -xen.EPERM)
+	c.expect("domain_sched(0)", call(xen.HypercallTamavisor, abi.OpDomainSched, 0, 65535), -xen.EPERM)
+	c.expect("free_frames", call(xen.HypercallTamavisor, abi.OpFreeFrames, 0, 0), -xen.EPERM)
+	c.expect("Xen domctl", call(xen.HypercallDomctl, p, 0, 0), -xen.ENOSYS)
+	c.expect("Xen sysctl", call(xen.HypercallSysctl, p, 0, 0), -xen.ENOSYS)
+	return c.done()
+}
+
+// badargs hands the hypervisor bad arguments of every kind.
+func badargs() int {
+	c := &checker{mode: "badargs"}
+	var buf [2 * 4096]byte
+	p := addr(&buf[0])
+
+	// Pointers: translated through the caller's own EPT.
+	c.expect("console_io write from outside RAM", call(xen.HypercallConsoleIO, xen.ConsoleIOWrite, 16, outside), -xen.EFAULT)
+	c.expect("console_io write of 1 GiB", call(xen.HypercallConsoleIO, xen.ConsoleIOWrite, 1<<30, p), -xen.EINVAL)
+	msg := []byte("badargs: this line crosses a page boundary\n")
+	cross := (p+4095)&^4095 - 20
+	copy(buf[cross-p:], msg)
+	c.expect("console_io write across a page boundary", call(xen.HypercallConsoleIO, xen.ConsoleIOWrite, uint64(len(msg)), cross), int64(len(msg)))
+	c.expect("event_channel_op(send) from outside RAM", call(xen.HypercallEventChannelOp, 4, outside, 0), -xen.EFAULT)
+	c.expect("grant_table_op(map) from outside RAM", call(xen.HypercallGrantTableOp, grant.OpMapGrantRef, outside, 1), -xen.EFAULT)
+	c.expect("memory_op(memory_map) to outside RAM", call(xen.HypercallMemoryOp, 9, outside, 0), -xen.EFAULT)
+	c.expect("sched_op(poll) from outside RAM", call(xen.HypercallSchedOp, xen.SchedOpPoll, outside, 0), -xen.EFAULT)
+
+	// Ports: closed, out of range, foreign.
+	put32(buf[:], 4000)
+	c.expect("event_channel_op(send) to port 4000", call(xen.HypercallEventChannelOp, 4, p, 0), -xen.EINVAL)
+	put32(buf[:], 0)
+	c.expect("event_channel_op(close) of port 0", call(xen.HypercallEventChannelOp, 3, p, 0), -xen.EINVAL)
+	put32(buf[:], 1<<20)
+	c.expect("event_channel_op(unmask) of port 2^20", call(xen.HypercallEventChannelOp, 9, p, 0), -xen.EINVAL)
+	put16(buf[0:], 999) // struct evtchn_bind_interdomain: remote_dom
+	put32(buf[4:], 1)
+	c.expect("event_channel_op(bind_interdomain) to domain 999", call(xen.HypercallEventChannelOp, 0, p, 0), -xen.ESRCH)
+	c.expect("event_channel_op(99)", call(xen.HypercallEventChannelOp, 99, p, 0), -xen.ENOSYS)
+
+	// Grants: references nobody granted, counts out of range.
+	m := grant.MapGrantRef{HostAddr: 0x9000_0000, Flags: grant.MapHostMap, Ref: 100, Dom: 0}
+	mb := make([]byte, grant.MapGrantRefSize)
+	m.Encode(mb)
+	c.expect("grant_table_op(map) hypercall", call(xen.HypercallGrantTableOp, grant.OpMapGrantRef, addr(&mb[0]), 1), 0)
+	m, _ = grant.DecodeMapGrantRef(mb)
+	c.calls++
+	if m.Status == grant.Okay {
+		c.wrong++
+		fmt.Printf("badargs: map of dom0's grant 100, never granted: mapped: WRONG\n")
+	} else {
+		fmt.Printf("badargs: map of dom0's grant 100, never granted: %v: ok\n", m.Status)
+	}
+	c.expect("grant_table_op(map) count 2^31", call(xen.HypercallGrantTableOp, grant.OpMapGrantRef, p, 1<<31), -xen.EINVAL)
+	c.expect("grant_table_op(99)", call(xen.HypercallGrantTableOp, 99, p, 1), -xen.ENOSYS)
+
+	// Indices and operation numbers.
+	put16(buf[0:], xen.DomIDSelf) // struct xen_hvm_param: domid, index, value
+	put32(buf[4:], 9999)
+	c.expect("hvm_op(get_param 9999)", call(xen.HypercallHVMOp, 1, p, 0), -xen.EINVAL)
+	c.expect("vcpu_op(set_singleshot_timer) on vCPU 5", call(xen.HypercallVCPUOp, 8, 5, p), -xen.ENOENT)
+	c.expect("memory_op(99)", call(xen.HypercallMemoryOp, 99, p, 0), -xen.ENOSYS)
+	c.expect("sched_op(99)", call(xen.HypercallSchedOp, 99, p, 0), -xen.ENOSYS)
+	c.expect("hypercall 50", call(50, 0, 0, 0), -xen.ENOSYS)
+	c.expect("hypercall 127", call(127, 0, 0, 0), -xen.ENOSYS)
+	c.expect("hypercall 4096 by VMCALL", vmcall(4096), -xen.ENOSYS)
+	c.expect("hypercall 2^63 by VMCALL", vmcall(1<<63), -xen.ENOSYS)
+	return c.done()
+}
+
+func put16(b []byte, v uint16) { b[0], b[1] = byte(v), byte(v>>8) }
+func put32(b []byte, v uint32) {
+	put16(b, uint16(v))
+	put16(b[2:], uint16(v>>16))
+}
