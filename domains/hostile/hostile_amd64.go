@@ -10,7 +10,6 @@ func peek(addr uint64) uint64
 // #UD.
 func vmxon()
 
-
 // vmcall makes hypercall nr with VMCALL directly, not through the hypercall
 // page (which has entries for numbers below 128 only).
 func vmcall(nr uint64) int64
