@@ -27,7 +27,7 @@ TAMAGO_ENV := GOOS=tamago GOOSPKG=github.com/usbarmory/tamago GOARCH=amd64
 # The packages that go into the image (the rest are host tools and tests).
 IMAGE_PKGS := ./cmd/tamavisor ./boot/... ./x86/... ./mem/... ./vmx/... ./svm/... ./console/... ./hv/... ./ept/... ./xen/... ./abi/... ./domains/...
 
-.PHONY: all image domains iso run test test-host test-integration bench vet fmt clean help toolchain
+.PHONY: all image domains iso run test test-host test-fuzz test-integration bench vet fmt clean help toolchain
 
 all: image
 
@@ -35,8 +35,8 @@ help:
 	@echo "make image   build $(IMAGE) (the hypervisor, bootable by PVH, Multiboot and Multiboot2)"
 	@echo "make iso     build $(ISO) (GRUB, legacy BIOS and UEFI; write it to a USB stick)"
 	@echo "make run     boot it in the best test bed here: QEMU/KVM with nested VT-x, else Bochs"
-	@echo "make test    host tests, then integration tests that boot the image in QEMU and Bochs"
-	@echo "make bench   image size and emulated instructions from reset to banner (Bochs)"
+	@echo "make test    host tests, fuzz targets (FUZZTIME each), then integration tests that boot the image in QEMU and Bochs"
+	@echo "make bench   image size, boot, exit, event-channel, domain-switch and grant costs in emulated instructions (Bochs)"
 	@echo "make vet     gofmt and go vet, for the host and for GOOS=tamago"
 
 # toolchain resolves the TamaGo go command or stops with one line saying what
@@ -85,7 +85,22 @@ iso: image
 run: iso
 	$(GO) run ./cmd/testbed run -image $(IMAGE) -iso $(ISO)
 
-test: vet test-host test-integration
+test: vet test-host test-fuzz test-integration
+
+# Fuzz targets run for a fixed budget each: what a guest hands the
+# hypervisor, the ring indices a peer writes, the store's requests, and the
+# event-channel, grant-table and scheduler state machines.
+FUZZ := hv:FuzzHypercall xen/ring:FuzzBack xen/ring:FuzzByteRing xen/xenstore:FuzzDecode xen/xenstore:FuzzStore \
+	hv/evtchn:FuzzOps hv/grant:FuzzOps hv/sched:FuzzOps
+FUZZTIME ?= 10s
+
+test-fuzz:
+	@mkdir -p $(BUILD)
+	@for f in $(FUZZ); do \
+		pkg=$${f%%:*}; fn=$${f##*:}; \
+		echo "fuzz: ./$$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) > $(BUILD)/fuzz.log 2>&1 || { cat $(BUILD)/fuzz.log; exit 1; }; \
+	done
 
 test-host:
 	$(GO) test ./...

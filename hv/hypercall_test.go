@@ -267,9 +267,9 @@ func TestVCPUOpErrors(t *testing.T) {
 		arg       uint64
 		want      int64
 	}{
-		{"another vCPU", xen.VCPUOpSetSingleshotTimer, 1, 0x4000, einval},
-		{"another vCPU, stop", xen.VCPUOpStopSingleshotTimer, 1, 0, einval},
-		{"vCPU id beyond 32 bits", xen.VCPUOpSetSingleshotTimer, 1 << 32, 0x4000, einval},
+		{"another vCPU", xen.VCPUOpSetSingleshotTimer, 1, 0x4000, -xen.ENOENT},
+		{"another vCPU, stop", xen.VCPUOpStopSingleshotTimer, 1, 0, -xen.ENOENT},
+		{"vCPU id beyond 32 bits", xen.VCPUOpSetSingleshotTimer, 1 << 32, 0x4000, -xen.ENOENT},
 		{"bad pointer", xen.VCPUOpSetSingleshotTimer, 0, 4 << 20, efault},
 		{"pointer off the end", xen.VCPUOpSetSingleshotTimer, 0, 4<<20 - 8, efault},
 		{"unknown command", xen.VCPUOpRegisterVCPUInfo, 0, 0x4000, enosys},

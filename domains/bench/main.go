@@ -1,19 +1,34 @@
 //go:build tamago
 
-// Command bench measures, from inside a domain, what a VM exit costs: the
-// round trip of CPUID (which always exits) and of a null hypercall
-// (xen_version), and the time of a CPU-bound loop that makes no exits.
-// Under Bochs, whose TSC counts emulated instructions, the figures are path
-// lengths in instructions. It prints "bench: NAME: VALUE" lines, which
-// `make bench` collects.
+// Command bench measures, from inside a domain, what the hypervisor's paths
+// cost. Under Bochs, whose TSC counts emulated instructions, the figures are
+// path lengths in instructions. It prints "bench: NAME: VALUE" lines, which
+// `make bench` collects. Its command line picks the measurement:
+//
+//	(none)         exits: the round trip of CPUID (which always exits) and
+//	               of a null hypercall (xen_version), and the time of a
+//	               CPU-bound loop that makes no exits
+//	evping TAG N   event-channel round trips with evpong (masked ports,
+//	               SCHEDOP_poll: no goroutines involved)
+//	evpong TAG N   the other end
+//	yield N        N SCHEDOP_yield calls; with two such domains each yield
+//	               is a switch to the other domain
+//	gmap TAG N     map and unmap ggrant's page N times
+//	ggrant TAG     grant a page to gmap
+//
+// The pairs meet through the store, under /rendezvous/TAG (domains/peer).
 package main
 
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"tamavisor/domains/bench/work"
 	"tamavisor/domains/board"
+	"tamavisor/domains/guest"
 	"tamavisor/x86"
 	"tamavisor/xen"
 )
@@ -21,6 +36,46 @@ import (
 const iterations = 2000
 
 func main() {
+	f := strings.Fields(board.Cmdline())
+	if len(f) == 0 {
+		exits()
+		os.Exit(0)
+	}
+	n := 1000
+	if len(f) > 1 {
+		n, _ = strconv.Atoi(f[len(f)-1])
+	}
+	switch f[0] {
+	case "yield":
+		yield(n)
+	case "evping", "evpong", "gmap", "ggrant":
+		if len(f) < 2 {
+			fail("%s needs a TAG", f[0])
+		}
+		p := connect(f[1])
+		switch f[0] {
+		case "evping":
+			p.evping(n)
+		case "evpong":
+			p.evpong(n)
+		case "gmap":
+			p.gmap(n)
+		case "ggrant":
+			p.ggrant()
+		}
+	default:
+		fail("unknown measurement %q", f[0])
+	}
+	os.Exit(0)
+}
+
+func fail(format string, a ...any) {
+	fmt.Printf("bench: FAIL: %s\n", fmt.Sprintf(format, a...))
+	os.Exit(1)
+}
+
+// exits measures exit round trips and the CPU-bound loop.
+func exits() {
 	// Warm up: the first exits of each kind fault in code and data.
 	for i := 0; i < 100; i++ {
 		x86.CPUID(0, 0)
@@ -50,5 +105,159 @@ func main() {
 	sum := work.Loop(work.Rounds)
 	l1 := x86.RDTSC()
 	fmt.Printf("bench: domain-loop: %d TSC ticks (result %#x)\n", l1-l0, sum)
-	os.Exit(0)
+}
+
+// yield measures a switch between two domains that each yield in turn: an
+// iteration is this domain's yield, a switch to the other, its yield and a
+// switch back, so half an iteration is one switch.
+func yield(n int) {
+	for i := 0; i < 10; i++ {
+		board.Hypercall(xen.HypercallSchedOp, xen.SchedOpYield, 0, 0, 0, 0)
+	}
+	t0 := x86.RDTSC()
+	for i := 0; i < n; i++ {
+		board.Hypercall(xen.HypercallSchedOp, xen.SchedOpYield, 0, 0, 0, 0)
+	}
+	per := (x86.RDTSC() - t0) / uint64(n) / 2
+	fmt.Printf("bench: domain-switch: %d TSC ticks\n", per)
+	if per > 0 {
+		fmt.Printf("bench: domain-switches-per-second: %d (at the %d kHz TSC)\n", uint64(board.TSCKHz())*1000/per, board.TSCKHz())
+	}
+}
+
+type pair struct {
+	tag string
+	ev  *guest.EventChannels
+	st  *guest.Store
+	me  uint64
+}
+
+func connect(tag string) *pair {
+	p := &pair{tag: tag}
+	var err error
+	if p.ev, err = guest.Events(); err != nil {
+		fail("event channels: %v", err)
+	}
+	if p.st, err = guest.OpenStore(p.ev); err != nil {
+		fail("store: %v", err)
+	}
+	id, err := p.st.Read("domid")
+	if err != nil {
+		fail("my domid: %v", err)
+	}
+	p.me, _ = strconv.ParseUint(id, 10, 16)
+	return p
+}
+
+func (p *pair) publish(name string, v ...any) {
+	if err := p.st.Write("/rendezvous/"+p.tag+"/"+name, strings.TrimSpace(fmt.Sprintln(v...))); err != nil {
+		fail("publishing %s: %v", name, err)
+	}
+}
+
+func (p *pair) await(name string) []uint64 {
+	v, err := p.st.WaitRead("/rendezvous/"+p.tag+"/"+name, 30*time.Second)
+	if err != nil {
+		fail("waiting for %s: %v", name, err)
+	}
+	var out []uint64
+	for _, s := range strings.Fields(v) {
+		n, _ := strconv.ParseUint(s, 10, 64)
+		out = append(out, n)
+	}
+	return out
+}
+
+// evping measures event-channel round trips: notify, then poll for the
+// answer.
+func (p *pair) evping(n int) {
+	p.publish("ping", p.me)
+	pong := p.await("pong")
+	port, err := p.ev.BindInterdomain(guest.DomID(pong[0]), guest.Port(pong[1]))
+	if err != nil {
+		fail("bind: %v", err)
+	}
+	p.ev.Mask(port)
+	if err := p.ev.Poll(port); err != nil { // the pending bit a bind sets
+		fail("poll: %v", err)
+	}
+	round := func() {
+		if err := p.ev.Send(port); err != nil {
+			fail("send: %v", err)
+		}
+		if err := p.ev.Poll(port); err != nil {
+			fail("poll: %v", err)
+		}
+	}
+	for i := 0; i < 10; i++ {
+		round()
+	}
+	t0 := x86.RDTSC()
+	for i := 0; i < n; i++ {
+		round()
+	}
+	fmt.Printf("bench: event-roundtrip: %d TSC ticks\n", (x86.RDTSC()-t0)/uint64(n))
+}
+
+func (p *pair) evpong(n int) {
+	ping := p.await("ping")
+	port, err := p.ev.AllocUnbound(guest.DomID(ping[0]))
+	if err != nil {
+		fail("alloc_unbound: %v", err)
+	}
+	p.ev.Mask(port)
+	p.publish("pong", p.me, port)
+	for i := 0; i < n+10; i++ {
+		if err := p.ev.Poll(port); err != nil {
+			fail("poll: %v", err)
+		}
+		if err := p.ev.Send(port); err != nil {
+			fail("send: %v", err)
+		}
+	}
+}
+
+// mapGPA is where gmap maps the granted page: above its RAM, below 4 GiB.
+const mapGPA = 0x9000_0000
+
+// gmap measures GNTTABOP_map_grant_ref and GNTTABOP_unmap_grant_ref.
+func (p *pair) gmap(n int) {
+	p.publish("gmap", p.me)
+	g := p.await("ggrant") // domid ref
+	dom, ref := guest.DomID(g[0]), uint32(g[1])
+	var mapT, unmapT uint64
+	for i := 0; i < n+10; i++ {
+		t0 := x86.RDTSC()
+		h, err := guest.MapGrant(dom, ref, mapGPA, false)
+		t1 := x86.RDTSC()
+		if err != nil {
+			fail("map: %v", err)
+		}
+		if err := guest.UnmapGrant(h, mapGPA); err != nil {
+			fail("unmap: %v", err)
+		}
+		t2 := x86.RDTSC()
+		if i >= 10 {
+			mapT += t1 - t0
+			unmapT += t2 - t1
+		}
+	}
+	fmt.Printf("bench: grant-map: %d TSC ticks\n", mapT/uint64(n))
+	fmt.Printf("bench: grant-unmap: %d TSC ticks\n", unmapT/uint64(n))
+	p.publish("gmap-done", 1)
+}
+
+func (p *pair) ggrant() {
+	gt, err := guest.Grants()
+	if err != nil {
+		fail("grant table: %v", err)
+	}
+	peer := p.await("gmap")
+	page := guest.AllocPages(1)
+	ref, err := gt.Grant(guest.DomID(peer[0]), guest.Frame(&page[0]), false)
+	if err != nil {
+		fail("grant: %v", err)
+	}
+	p.publish("ggrant", p.me, ref)
+	p.await("gmap-done")
 }

@@ -242,6 +242,12 @@ func TSCKHz() uint32 { return tscKHz }
 
 // Hypercall makes a Xen hypercall through the hypercall page:
 // RAX = nr, RDI, RSI, RDX, R10, R8 = a1-a5; it returns RAX.
+//
+// It does not split the stack: callers pass addresses of their own stack
+// variables as integers, which a stack copy between taking the address and
+// the hypercall would leave pointing at the old stack.
+//
+//go:nosplit
 func Hypercall(nr, a1, a2, a3, a4, a5 uint64) int64 {
 	return hypercall(nr, a1, a2, a3, a4, a5)
 }

@@ -158,6 +158,26 @@ func (d *dom0) refresh() {
 	}
 }
 
+// settle waits until no domain is dying (the hypervisor frees a destroyed
+// domain when it next schedules) and dom0 has let go of the ones that are
+// gone, so that the free frame count means something.
+func (d *dom0) settle() {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		list, err := guest.ListDomains()
+		if err != nil {
+			break
+		}
+		dying := false
+		for _, x := range list {
+			dying = dying || x.State == abi.StateDying
+		}
+		if !dying {
+			break
+		}
+	}
+	d.refresh()
+}
+
 // alive says whether a domain still exists (a domain that ended while dom0
 // connected to it is no error).
 func (d *dom0) alive(id uint16) bool {
@@ -189,8 +209,8 @@ func (d *dom0) gpa() uint64 {
 // connect maps a domain's store and console pages (its reserved grants 0
 // and 1), binds their event channels, introduces it to the store and starts
 // serving it.
-func (d *dom0) connect(info abi.DomainInfo) (b *backend, err error) {
-	b = &backend{info: info, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+func (d *dom0) connect(info abi.DomainInfo) (_ *backend, err error) {
+	b := &backend{info: info, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	b.storeGPA, b.consGPA = d.gpa(), d.gpa()
 	b.storeHandle, b.consHandle = noHandle, noHandle
 	defer func() {
@@ -484,6 +504,7 @@ func (d *dom0) run(f []string) {
 			fmt.Println("dom0: cycle N IMAGE MiB")
 			return
 		}
+		d.settle()
 		before, _ := guest.FreeFrames()
 		for i := 0; i < n; i++ {
 			nd, err := guest.CreateDomain(f[2], fmt.Sprintf("cycle%d", i), mib, 0, 0, "")
@@ -498,7 +519,7 @@ func (d *dom0) run(f []string) {
 			// it next schedules; let it run.
 			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
+		d.settle()
 		after, _ := guest.FreeFrames()
 		fmt.Printf("dom0: cycle: %d domains created and destroyed; free frames %d before, %d after\n", n, before, after)
 	case "read":
@@ -516,6 +537,7 @@ func (d *dom0) run(f []string) {
 		d.write(f[1], strings.Join(f[2:], " "))
 		fmt.Printf("dom0: wrote %s\n", f[1])
 	case "frames":
+		d.settle()
 		n, err := guest.FreeFrames()
 		if err != nil {
 			report(err)

@@ -140,6 +140,31 @@ func (e *EventChannels) Wait(p Port, timeout time.Duration) bool {
 	}
 }
 
+// Mask stops upcalls for port p: its bit in shared_info's evtchn_mask
+// (public/xen.h). Events still mark it pending, which Poll waits for.
+func (e *EventChannels) Mask(p Port) {
+	or64(e.page, offMask+8*int(p/64), 1<<(p%64))
+}
+
+// Poll waits for a masked port without the event goroutine: it clears the
+// port's pending bit if set, and otherwise blocks the vCPU in SCHEDOP_poll
+// (public/sched.h) until the port is pending. It is the fast path for a
+// port whose latency matters more than the other goroutines' progress:
+// nothing else in the domain runs while it waits.
+func (e *EventChannels) Poll(p Port) error {
+	var ports [4]byte
+	put32(ports[:], uint32(p))
+	var sp [24]byte // struct sched_poll { handle ports; uint nr_ports; uint64 timeout; }
+	put64(sp[0:], addr(&ports[0]))
+	put32(sp[8:], 1)
+	for !testAndClear(e.page, offPending+8*int(p/64), 1<<(p%64)) {
+		if r := board.Hypercall(xen.HypercallSchedOp, xen.SchedOpPoll, addr(&sp[0]), 0, 0, 0); r < 0 {
+			return &Error{Op: "sched_op(poll)", Errno: int(-r)}
+		}
+	}
+	return nil
+}
+
 // op runs an event_channel_op with its argument structure.
 func (e *EventChannels) op(cmd uint32, b []byte) error {
 	return check(fmt.Sprintf("event_channel_op %d", cmd), board.Hypercall(xen.HypercallEventChannelOp, uint64(cmd), addr(&b[0]), 0, 0, 0))

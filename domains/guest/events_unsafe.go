@@ -30,6 +30,12 @@ func word(b []byte, off int) *uint64 { return (*uint64)(unsafe.Pointer(&b[off]))
 func load64(b []byte, off int) uint64           { return atomic.LoadUint64(word(b, off)) }
 func swap64(b []byte, off int, v uint64) uint64 { return atomic.SwapUint64(word(b, off), v) }
 func andNot64(b []byte, off int, bits uint64)   { atomic.AndUint64(word(b, off), ^bits) }
+func or64(b []byte, off int, bits uint64)       { atomic.OrUint64(word(b, off), bits) }
+
+// testAndClear clears bits and reports whether any was set.
+func testAndClear(b []byte, off int, bits uint64) bool {
+	return atomic.AndUint64(word(b, off), ^bits)&bits != 0
+}
 
 func storeByte(b []byte, off int, v byte) {
 	w := word(b, off&^7)
