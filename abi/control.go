@@ -99,19 +99,23 @@ func DecodeDomainCreate(b []byte) (*DomainCreate, error) {
 	return c, nil
 }
 
-// Domain states as OpDomainList reports them.
+// Domain states as OpDomainList reports them: its vCPU is on a CPU
+// (running), waiting for one (runnable), waiting for an event or its timer
+// (blocked), held by domain control (paused); or the domain has ended and
+// its resources are being returned (dying) or are gone (dead).
 const (
-	StateCreated = iota
-	StateRunning
-	StateBlocked
-	StatePaused
-	StateDying
-	StateDead
+	StateCreated  = 0
+	StateRunning  = 1
+	StateBlocked  = 2
+	StatePaused   = 3
+	StateDying    = 4
+	StateDead     = 5
+	StateRunnable = 6
 )
 
 // StateName names a domain state.
 func StateName(s uint8) string {
-	names := [...]string{"created", "running", "blocked", "paused", "dying", "dead"}
+	names := [...]string{"created", "running", "blocked", "paused", "dying", "dead", "runnable"}
 	if int(s) < len(names) {
 		return names[s]
 	}

@@ -145,14 +145,18 @@ func (h *Hypervisor) domctlCreate(v *VCPU, arg uint64) int64 {
 
 // info describes a domain for OpDomainList.
 func (h *Hypervisor) info(d *Domain) abi.DomainInfo {
-	st := abi.StateRunning
+	st := abi.StateRunnable
 	switch {
+	case d.State == DomainCreated:
+		st = abi.StateCreated
 	case d.State >= DomainDying:
 		st = abi.StateDying
 	case d.Paused:
 		st = abi.StatePaused
 	case d.VCPU != nil && d.VCPU.State == VCPUBlocked:
 		st = abi.StateBlocked
+	case d.VCPU != nil && h.running == d.VCPU:
+		st = abi.StateRunning
 	}
 	return abi.DomainInfo{
 		ID: d.ID, State: uint8(st), Privileged: d.Privileged, VCPUs: 1, Name: d.Name, Mem: d.MemSize,
