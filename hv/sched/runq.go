@@ -316,23 +316,40 @@ func (s *Scheduler) tick(rq *runq, now uint64) {
 	s.account(rq, now, k)
 }
 
-// fill is one active vCPU in the accounting: its weight and how much more
-// credit it may hold.
+// fill is one active vCPU in the accounting.
 type fill struct {
-	v       *vcpu
-	w, room uint64
+	v *vcpu
+	w uint64
+	// room is how much more credit it may take; share, once filled, its
+	// part of the pool (what it took, or would have taken if it had had
+	// the room).
+	room, share uint64
+	// busy: runnable, and neither blocked nor paused since the last
+	// accounting. drop: busy, and its ceiling, not its cap, bounds what it
+	// may take: what it cannot take is dropped, not poured into the others.
+	busy, drop bool
 }
 
 // account hands out k periods' credit to rq's active vCPUs by weight
 // (water-filling up to each one's ceiling), then promotes the OVER vCPUs
 // that now have credit and unparks the ones whose cap has a budget again.
+//
+// What a busy vCPU cannot hold or take is dropped, as in Xen: a busy vCPU
+// at its ceiling did not lack demand but turns, since the others ran while
+// it waited with its credit. Poured into them, its credit would keep them
+// from ever running out: Pick would give each a whole Slice in turn, and
+// these equal turns would be a fixed point of the accounting whatever the
+// weights. For the same reason, when a busy vCPU has to drop part of its
+// share, every busy vCPU keeps no more than its share of this accounting:
+// the credit they hoarded beyond it, which bought them equal turns, goes.
 func (s *Scheduler) account(rq *runq, now uint64, k uint64) {
 	f := rq.fill[:0]
 	var wsum uint64
 	for _, v := range rq.all {
 		if v.ran || v.runnable() {
 			w := uint64(v.dom.weight)
-			f = append(f, fill{v: v, w: w})
+			busy := v.runnable() && !v.slept
+			f = append(f, fill{v: v, w: w, busy: busy, drop: busy})
 			wsum += w
 		} else if v.credit < s.fresh {
 			// It slept through the period: what it owes was
@@ -371,13 +388,19 @@ func (s *Scheduler) account(rq *runq, now uint64, k uint64) {
 		}
 		ceil := int64(hold) + s.sliceCredit
 		if v.credit > ceil {
-			// What it cannot hold goes to the others, so that no
-			// credit is lost and the busy vCPUs do not drift into
-			// debt together.
-			pool = satAdd(pool, uint64(v.credit-ceil))
+			// What an idle vCPU cannot hold goes to the others, so
+			// that the busy ones do not drift into debt together;
+			// what a busy one cannot hold is dropped.
+			if !f[i].busy {
+				pool = satAdd(pool, uint64(v.credit-ceil))
+			}
 			v.credit = ceil
 		}
-		f[i].room = min(uint64(ceil-v.credit), most)
+		room := uint64(ceil - v.credit)
+		// What the cap keeps a vCPU from taking goes to the others,
+		// busy or not.
+		f[i].drop = f[i].busy && room <= most
+		f[i].room = min(room, most)
 	}
 	pool = min(pool, maxCredit)
 	for i := range f {
@@ -394,22 +417,41 @@ func (s *Scheduler) account(rq *runq, now uint64, k uint64) {
 		return cmp.Compare(al, bl)
 	})
 	wrem := wsum
+	dropped := false
 	i := 0
 	for ; i < len(f); i++ {
-		if mulDiv(pool, f[i].w, wrem) < f[i].room {
+		share := mulDiv(pool, f[i].w, wrem)
+		if share < f[i].room {
 			break
 		}
 		f[i].v.credit += int64(f[i].room)
-		pool -= f[i].room
+		if f[i].drop {
+			// The rest of its share is dropped, so the others'
+			// shares stay what they were.
+			f[i].share = share
+			dropped = dropped || share > f[i].room
+		} else {
+			f[i].share = f[i].room
+		}
+		pool -= f[i].share
 		wrem -= f[i].w
 	}
-	for _, e := range f[i:] {
-		e.v.credit += int64(mulDiv(pool, e.w, wrem))
+	for j := i; j < len(f); j++ {
+		f[j].share = mulDiv(pool, f[j].w, wrem)
+		f[j].v.credit += int64(f[j].share)
+	}
+	if dropped {
+		for _, e := range f {
+			if e.busy && e.v.credit > int64(e.share) {
+				e.v.credit = int64(e.share)
+			}
+		}
 	}
 	clear(f)
 	rq.fill = f[:0]
 	for _, v := range rq.all {
 		v.ran = false
+		v.slept = !v.runnable()
 	}
 
 	// Requeue by the new credit: OVER vCPUs that have some now join the

@@ -183,6 +183,9 @@ type vcpu struct {
 	rem    uint64 // credit not yet debited, in 1/Period credits (tick-to-credit rounding)
 	mark   uint64 // rq.boosted when it was last queued
 	ran    bool   // charged since its CPU's last accounting
+	// slept: blocked or paused at some time since its CPU's last
+	// accounting (a vCPU that did not is busy: it wanted the CPU all along).
+	slept bool
 
 	blocked bool
 	paused  bool
@@ -400,6 +403,7 @@ func (s *Scheduler) Block(id VCPUID, now uint64) {
 		return
 	}
 	v.blocked = true
+	v.slept = true
 	v.boost = false
 	if v.q != nil {
 		v.q.remove(v)
@@ -414,6 +418,7 @@ func (s *Scheduler) Pause(id VCPUID) {
 		return
 	}
 	v.paused = true
+	v.slept = true
 	v.boost = false
 	if v.q != nil {
 		v.q.remove(v)
