@@ -88,6 +88,23 @@ type Domain struct {
 	grantHPA map[uint32]uint64
 }
 
+// ramFrame returns the host frame of the domain's own RAM at a
+// guest-physical page, if the domain's EPT maps that RAM there now (and not
+// shared_info, a grant-table frame or another domain's page in its place).
+func (d *Domain) ramFrame(gpa uint64) (uint64, bool) {
+	gpa &^= mem.PageSize - 1
+	for _, c := range d.chunks {
+		if gpa >= c.gpa && gpa-c.gpa < c.size {
+			hpa := c.hpa + (gpa - c.gpa)
+			if m, ok := d.EPT.Translate(gpa); ok && m.HPA == hpa {
+				return hpa, true
+			}
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
 // Label is how log lines name the domain: d<ID>.<name>.
 func (d *Domain) Label() string { return fmt.Sprintf("d%d.%s", d.ID, d.Name) }
 

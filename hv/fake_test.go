@@ -235,19 +235,21 @@ func newTestVCPU(tb testing.TB, memMiB int) *testEnv {
 	for i := range phys.mem[slots*chunk:] {
 		phys.mem[slots*chunk+uint64(i)] = canary
 	}
+	var chunks []memChunk
 	for i := uint64(0); i < slots; i++ {
 		gpa := i * chunk
 		hpa := hostBase + (slots-1-i)*chunk
 		if err := e.Map(gpa, hpa, min(chunk, memSize-gpa), ept.RWX, ept.WB); err != nil {
 			tb.Fatalf("EPT map: %v", err)
 		}
+		chunks = append(chunks, memChunk{gpa: gpa, hpa: hpa, size: min(chunk, memSize-gpa)})
 	}
 
 	d := &Domain{
 		ID: 1, Name: "test", Spec: Spec{Image: "test", Name: "test", MemMiB: memMiB},
 		State: DomainRunning, MemSize: memSize, EPT: e,
 		Mem:    GuestMemory{EPT: e, Phys: phys},
-		params: map[uint32]uint64{},
+		params: map[uint32]uint64{}, chunks: chunks,
 	}
 	d.Console = h.Console.Logger(d.Label())
 	vmcs := fieldMap{}

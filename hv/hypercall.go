@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"tamavisor/hv/evtchn"
 	"tamavisor/mem"
 	"tamavisor/vmx"
 	"tamavisor/x86"
@@ -184,8 +185,50 @@ func (h *Hypervisor) vcpuOp(v *VCPU, cmd, vcpu, arg uint64) int64 {
 	case xen.VCPUOpStopSingleshotTimer:
 		v.Timer = 0
 		return 0
+	case xen.VCPUOpRegisterVCPUInfo:
+		return h.registerVCPUInfo(v, arg)
 	}
 	return errno(xen.ENOSYS)
+}
+
+// registerVCPUInfo is VCPUOP_register_vcpu_info (public/vcpu.h, struct
+// vcpu_register_vcpu_info { uint64 mfn; uint32 offset; uint32 rsvd; }):
+// the vCPU's vcpu_info moves from shared_info to a place in one of the
+// domain's own RAM frames. The frame must hold the domain's RAM (not a page
+// mapped by grant or shared_info, which could go away while the hypervisor
+// still writes there); RAM frames stay the domain's until it is destroyed.
+func (h *Hypervisor) registerVCPUInfo(v *VCPU, arg uint64) int64 {
+	b, err := v.copyIn(arg, 16)
+	if err != nil {
+		return faultErrno(err)
+	}
+	gfn := binary.LittleEndian.Uint64(b[0:])
+	off := binary.LittleEndian.Uint32(b[8:])
+	if binary.LittleEndian.Uint32(b[12:]) != 0 || off > mem.PageSize-evtchn.VCPUInfoSize || off&7 != 0 {
+		return errno(xen.EINVAL)
+	}
+	d := v.Dom
+	hpa, ok := d.ramFrame(gfn << 12)
+	if !ok {
+		return errno(xen.EINVAL)
+	}
+	page, err := d.Mem.Phys.Slice(hpa, mem.PageSize)
+	if err != nil {
+		return errno(xen.EINVAL)
+	}
+	// Xen's populate step: the new place starts as a copy of the old.
+	if d.sharedInfo != 0 && v.ID < evtchn.LegacyMaxVCPUs {
+		old, err := d.Mem.Phys.Slice(d.sharedInfo+uint64(v.ID)*evtchn.VCPUInfoSize, evtchn.VCPUInfoSize)
+		if err == nil {
+			copy(page[off:off+evtchn.VCPUInfoSize], old)
+		}
+	}
+	dl, err := h.Events.SetVCPUInfo(evtchn.DomID(d.ID), v.ID, sharedPage{page}, int(off))
+	if err != nil {
+		return -int64(evtchn.Errno(err))
+	}
+	h.deliver(dl)
+	return 0
 }
 
 // hvmOp: HVM parameters (public/hvm/hvm_op.h, public/hvm/params.h). A

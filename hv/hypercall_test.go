@@ -272,7 +272,7 @@ func TestVCPUOpErrors(t *testing.T) {
 		{"vCPU id beyond 32 bits", xen.VCPUOpSetSingleshotTimer, 1 << 32, 0x4000, -xen.ENOENT},
 		{"bad pointer", xen.VCPUOpSetSingleshotTimer, 0, 4 << 20, efault},
 		{"pointer off the end", xen.VCPUOpSetSingleshotTimer, 0, 4<<20 - 8, efault},
-		{"unknown command", xen.VCPUOpRegisterVCPUInfo, 0, 0x4000, enosys},
+		{"unknown command", 0, 0, 0x4000, enosys},
 	} {
 		if r := e.vmcall(xen.HypercallVCPUOp, tt.cmd, tt.vcpu, tt.arg); r != tt.want {
 			t.Errorf("%s: vcpu_op = %d, want %d", tt.name, r, tt.want)
