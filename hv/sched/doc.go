@@ -49,28 +49,56 @@
 // of one CPU (by default one credit is one tick). Each CPU runs its own
 // accounting at every period boundary (boundaries are the multiples of
 // Period, so all CPUs share them), lazily, in the first Pick or Charge after
-// the boundary:
+// the boundary; if several boundaries have passed since its last accounting
+// (a vCPU ran past its slice, or the CPU was not asked), one accounting hands
+// out the credit of all those periods, of at most four:
 //
 //  1. The active vCPUs are the ones that are runnable, running or parked, or
 //     that ran during the period that ended. Blocked and paused vCPUs that did
 //     not run take no share, so a domain that sleeps does not lower the others'
 //     entitlement; and since their debt was run on time nobody else wanted,
-//     they wake with at least a BoostSlice of credit, as new vCPUs start.
+//     they wake with at least a BoostSlice of credit, as new vCPUs start. An
+//     active vCPU is busy if it is runnable and was neither blocked nor paused
+//     since the CPU's previous accounting: it wanted the CPU all along.
 //  2. Each active vCPU has a fair share Credit×weight/Σweight (a domain's
 //     weight counts once for each of its active vCPUs, as in Xen), no more
-//     than its part of its domain's cap. It may hold its share plus one
-//     slice of credit if it is blocked at the boundary; if it is runnable,
-//     also what its share earns while each runnable vCPU of the CPU takes a
-//     slice in turn (so that a heavy vCPU among many, which may wait that
-//     long for its turn, loses nothing). Credit above that ceiling goes back
-//     into the period's pool.
-//  3. The pool (the period's Credit, plus what came back) is poured into the
-//     active vCPUs in proportion to weight, water-filling: a vCPU that
-//     reaches its ceiling, or that is capped and got its part of the cap,
-//     takes no more, and what it leaves goes to the others, again by weight.
-//     Credit that an I/O-bound or capped vCPU cannot use thus flows to the
-//     busy ones instead of being lost, and the busy ones keep their weight
-//     ratios whatever the others do.
+//     than its part of its domain's cap. A vCPU that is not busy may hold its
+//     share plus one slice of credit if it is not runnable at the boundary;
+//     if it is runnable, also what its share earns while each runnable vCPU
+//     of the CPU takes a slice in turn (so that a heavy vCPU among many,
+//     which may wait that long for its turn, loses nothing). Credit above
+//     that ceiling goes back into the period's pool.
+//  3. The pool (the periods' Credit, plus what came back) is poured into the
+//     active vCPUs in proportion to weight, water-filling: a vCPU that is not
+//     busy and reaches its ceiling, or that is capped and got its part of the
+//     cap, takes no more, and what it leaves goes to the others, again by
+//     weight. Credit that an I/O-bound or capped vCPU cannot use thus flows to
+//     the busy ones instead of being lost, and the busy ones keep their
+//     weight ratios whatever the others do.
+//  4. A busy vCPU's ceiling is that of step 2 with what it was poured (for
+//     one period) in place of its fair share, and credit above it is dropped
+//     rather than passed on (Xen, too, stops a vCPU earning above a bound):
+//     a busy vCPU that cannot spend its credit lacks turns, not demand, and
+//     its credit would keep the others from running short. Then, if a busy
+//     vCPU had to drop credit, every busy vCPU keeps at most what it was
+//     poured; and if no busy vCPU has credit left, every busy vCPU's credit
+//     becomes what it was poured, its debt forgiven.
+//
+// Step 4 is what makes the shares follow the weights whatever credit the
+// vCPUs hold. Pick (below) makes the busy vCPUs spend their credit in
+// proportion to their weights only while they run short of it: if every one
+// holds more than a slice of credit, each takes a whole slice in turn, and if
+// none holds any, they are all OVER and take whole slices in turn, in equal
+// shares either way. Left to steps 1 to 3 the accounting would keep them
+// there: the heavy ones, unable to spend their larger shares in equal turns,
+// would reach their ceilings and their credit would keep the light ones from
+// running short; and debts would never be repaid, since nobody would have
+// credit to be repaid to. A busy vCPU at its ceiling, or no busy vCPU with
+// credit, is the sign; the credit hoarded, or the debt, goes at the next
+// boundary, and the weights hold from the period after. (Added while another
+// vCPU runs past its slice for several periods, new vCPUs can start with all
+// the credit they may hold.) A debt that a busy vCPU owes to others that have
+// credit stays, and is repaid by its running less.
 //
 // Running debits credit exactly: Charge subtracts the ticks run (converted to
 // credit with the remainder carried), down to a floor of minus one period and
@@ -94,7 +122,8 @@
 // accounting goes to the tail of its list. An UNDER vCPU's slice is its credit
 // (at least Config.MinSlice, at most Config.Slice), so the vCPUs with credit
 // spend it in proportion to their weights within each period, rather than in
-// equal turns; an OVER vCPU gets a whole Slice.
+// equal turns, as long as the accounting keeps their credit short (step 4
+// above); an OVER vCPU gets a whole Slice.
 //
 // Boost is bounded so that it cannot starve the vCPUs with credit: the
 // scheduler counts the time run by boosted vCPUs on each CPU, and lets a

@@ -320,36 +320,29 @@ func (s *Scheduler) tick(rq *runq, now uint64) {
 type fill struct {
 	v *vcpu
 	w uint64
-	// room is how much more credit it may take; share, once filled, its
-	// part of the pool (what it took, or would have taken if it had had
-	// the room).
+	// room is how much more credit it may take from the pool; share, once
+	// poured, its part of the pool (what it took).
 	room, share uint64
 	// busy: runnable, and neither blocked nor paused since the last
-	// accounting. drop: busy, and its ceiling, not its cap, bounds what it
-	// may take: what it cannot take is dropped, not poured into the others.
-	busy, drop bool
+	// accounting.
+	busy bool
 }
 
 // account hands out k periods' credit to rq's active vCPUs by weight
-// (water-filling up to each one's ceiling), then promotes the OVER vCPUs
-// that now have credit and unparks the ones whose cap has a budget again.
+// (water-filling), bounds each one's credit by its ceiling, then promotes
+// the OVER vCPUs that now have credit and unparks the ones whose cap has a
+// budget again.
 //
-// What a busy vCPU cannot hold or take is dropped, as in Xen: a busy vCPU
-// at its ceiling did not lack demand but turns, since the others ran while
-// it waited with its credit. Poured into them, its credit would keep them
-// from ever running out: Pick would give each a whole Slice in turn, and
-// these equal turns would be a fixed point of the accounting whatever the
-// weights. For the same reason, when a busy vCPU has to drop part of its
-// share, every busy vCPU keeps no more than its share of this accounting:
-// the credit they hoarded beyond it, which bought them equal turns, goes.
+// The busy vCPUs are kept from running in equal turns whatever their
+// weights, which Pick would make them do if they all held more than a slice
+// of credit (hoards) or all had none (debts): see the package doc.
 func (s *Scheduler) account(rq *runq, now uint64, k uint64) {
 	f := rq.fill[:0]
 	var wsum uint64
 	for _, v := range rq.all {
 		if v.ran || v.runnable() {
 			w := uint64(v.dom.weight)
-			busy := v.runnable() && !v.slept
-			f = append(f, fill{v: v, w: w, busy: busy, drop: busy})
+			f = append(f, fill{v: v, w: w, busy: v.runnable() && !v.slept})
 			wsum += w
 		} else if v.credit < s.fresh {
 			// It slept through the period: what it owes was
@@ -366,6 +359,19 @@ func (s *Scheduler) account(rq *runq, now uint64, k uint64) {
 			nrun++
 		}
 	}
+	// ceiling returns the most credit a vCPU with a share of fair per
+	// period may hold: its share and a slice, and if it is runnable what
+	// its share earns while every runnable vCPU takes a slice in turn (the
+	// longest it may wait for its own turn), so that a heavy vCPU among
+	// many does not lose credit waiting.
+	ceiling := func(v *vcpu, fair uint64) int64 {
+		hold := fair
+		if v.runnable() {
+			round := mulDiv(mulDiv(fair, nrun, 1), s.cfg.Slice, s.cfg.Period)
+			hold = min(satAdd(fair, round), maxCredit)
+		}
+		return int64(hold) + s.sliceCredit
+	}
 	for i := range f {
 		v := f[i].v
 		fair := mulDiv(credit, f[i].w, wsum)
@@ -377,30 +383,19 @@ func (s *Scheduler) account(rq *runq, now uint64, k uint64) {
 			fair = min(fair, share)
 			most = k * share
 		}
-		hold := fair
-		if v.runnable() {
-			// A runnable vCPU may also hold what it earns while
-			// every runnable vCPU takes a slice in turn (the longest
-			// it may wait for its own turn), so that a heavy vCPU
-			// among many does not lose credit waiting.
-			round := mulDiv(mulDiv(fair, nrun, 1), s.cfg.Slice, s.cfg.Period)
-			hold = min(satAdd(fair, round), maxCredit)
+		f[i].room = most
+		if f[i].busy {
+			// Its ceiling follows from what it is poured, below.
+			continue
 		}
-		ceil := int64(hold) + s.sliceCredit
+		ceil := ceiling(v, fair)
 		if v.credit > ceil {
 			// What an idle vCPU cannot hold goes to the others, so
-			// that the busy ones do not drift into debt together;
-			// what a busy one cannot hold is dropped.
-			if !f[i].busy {
-				pool = satAdd(pool, uint64(v.credit-ceil))
-			}
+			// that the busy ones do not drift into debt together.
+			pool = satAdd(pool, uint64(v.credit-ceil))
 			v.credit = ceil
 		}
-		room := uint64(ceil - v.credit)
-		// What the cap keeps a vCPU from taking goes to the others,
-		// busy or not.
-		f[i].drop = f[i].busy && room <= most
-		f[i].room = min(room, most)
+		f[i].room = min(uint64(ceil-v.credit), most)
 	}
 	pool = min(pool, maxCredit)
 	for i := range f {
@@ -417,34 +412,38 @@ func (s *Scheduler) account(rq *runq, now uint64, k uint64) {
 		return cmp.Compare(al, bl)
 	})
 	wrem := wsum
-	dropped := false
 	i := 0
 	for ; i < len(f); i++ {
-		share := mulDiv(pool, f[i].w, wrem)
-		if share < f[i].room {
+		if mulDiv(pool, f[i].w, wrem) < f[i].room {
 			break
 		}
-		f[i].v.credit += int64(f[i].room)
-		if f[i].drop {
-			// The rest of its share is dropped, so the others'
-			// shares stay what they were.
-			f[i].share = share
-			dropped = dropped || share > f[i].room
-		} else {
-			f[i].share = f[i].room
-		}
-		pool -= f[i].share
+		f[i].share = f[i].room
+		pool -= f[i].room
 		wrem -= f[i].w
 	}
 	for j := i; j < len(f); j++ {
 		f[j].share = mulDiv(pool, f[j].w, wrem)
-		f[j].v.credit += int64(f[j].share)
 	}
-	if dropped {
-		for _, e := range f {
-			if e.busy && e.v.credit > int64(e.share) {
-				e.v.credit = int64(e.share)
-			}
+	// A busy vCPU's ceiling is that of its share of the pool, and what it
+	// cannot hold is dropped. If one has to drop credit, or none has any,
+	// each busy vCPU is left with its share.
+	drop, owed := false, false
+	for _, e := range f {
+		e.v.credit += int64(e.share)
+		if !e.busy {
+			continue
+		}
+		if ceil := ceiling(e.v, e.share/k); e.v.credit > ceil {
+			e.v.credit = ceil
+			drop = true
+		}
+		if e.v.credit > 0 {
+			owed = true
+		}
+	}
+	for _, e := range f {
+		if e.busy && (drop && e.v.credit > int64(e.share) || !owed) {
+			e.v.credit = int64(e.share)
 		}
 	}
 	clear(f)
@@ -456,7 +455,8 @@ func (s *Scheduler) account(rq *runq, now uint64, k uint64) {
 
 	// Requeue by the new credit: OVER vCPUs that have some now join the
 	// tail of UNDER, in order; an UNDER vCPU may have lost its credit to a
-	// lower ceiling (its weight fell).
+	// lower ceiling (its weight fell) or been left with its share, which
+	// may be none.
 	for v := rq.over.head; v != nil; {
 		next := v.next
 		if v.credit > 0 {

@@ -184,7 +184,8 @@ type vcpu struct {
 	mark   uint64 // rq.boosted when it was last queued
 	ran    bool   // charged since its CPU's last accounting
 	// slept: blocked or paused at some time since its CPU's last
-	// accounting (a vCPU that did not is busy: it wanted the CPU all along).
+	// accounting; a runnable vCPU that did not is busy (it wanted the CPU
+	// all along).
 	slept bool
 
 	blocked bool
