@@ -92,14 +92,23 @@ type Domain struct {
 // guest-physical page, if the domain's EPT maps that RAM there now (and not
 // shared_info, a grant-table frame or another domain's page in its place).
 func (d *Domain) ramFrame(gpa uint64) (uint64, bool) {
+	hpa, ok := d.ramHPA(gpa)
+	if !ok || d.EPT == nil {
+		return 0, false
+	}
+	if m, ok := d.EPT.Translate(gpa &^ (mem.PageSize - 1)); ok && m.HPA == hpa {
+		return hpa, true
+	}
+	return 0, false
+}
+
+// ramHPA returns the host frame backing the domain's RAM at a
+// guest-physical page, whatever its EPT maps there now.
+func (d *Domain) ramHPA(gpa uint64) (uint64, bool) {
 	gpa &^= mem.PageSize - 1
 	for _, c := range d.chunks {
 		if gpa >= c.gpa && gpa-c.gpa < c.size {
-			hpa := c.hpa + (gpa - c.gpa)
-			if m, ok := d.EPT.Translate(gpa); ok && m.HPA == hpa {
-				return hpa, true
-			}
-			return 0, false
+			return c.hpa + (gpa - c.gpa), true
 		}
 	}
 	return 0, false

@@ -26,6 +26,8 @@ func (h *Hypervisor) domctl(v *VCPU, op uint64, a [5]uint64) int64 {
 		return d, 0
 	}
 	switch op {
+	case abi.OpVersion:
+		return abi.ControlVersion
 	case abi.OpDomainCreate:
 		return h.domctlCreate(v, a[1])
 	case abi.OpDomainDestroy:

@@ -53,9 +53,22 @@ func (h *Hypervisor) deliver(dl evtchn.Delivery) {
 	if dl.Upcall {
 		v.UpcallPending = true
 	}
-	if v.State == VCPUBlocked && (dl.Upcall || v.polling) {
+	if v.State == VCPUBlocked && (dl.Upcall || dl.Edge && v.polls(dl.Port)) {
 		h.wake(v)
 	}
+}
+
+// polls says whether a vCPU blocked in SCHEDOP_poll waits for port p: one of
+// the ports it polls (Xen's evtchn_check_pollers wakes a vCPU polling one
+// port only for that port, and one polling several for any).
+func (v *VCPU) polls(p evtchn.Port) bool {
+	if !v.polling {
+		return false
+	}
+	if len(v.pollPorts) != 1 {
+		return true
+	}
+	return v.pollPorts[0] == p
 }
 
 // eventChannelOp is the event_channel_op hypercall (public/event_channel.h).
@@ -72,10 +85,16 @@ func (h *Hypervisor) eventChannelOp(v *VCPU, cmd, arg uint64) int64 {
 	if err != nil {
 		return -int64(evtchn.Errno(err))
 	}
-	if err := v.Dom.Mem.WriteLinear(v.paging(), arg, b); err != nil {
-		return faultErrno(err)
-	}
 	h.deliver(dl)
+	// Only the operations with output fields write back (Xen copies
+	// nothing back for close, send or unmask, whose argument may be
+	// read-only).
+	switch uint32(cmd) {
+	case evtchn.OpAllocUnbound, evtchn.OpBindInterdomain, evtchn.OpBindVIRQ, evtchn.OpBindIPI, evtchn.OpStatus:
+		if err := v.Dom.Mem.WriteLinear(v.paging(), arg, b); err != nil {
+			return faultErrno(err)
+		}
+	}
 	return 0
 }
 
@@ -98,15 +117,21 @@ func (h *Hypervisor) schedPoll(v *VCPU, arg uint64) int64 {
 	if err != nil {
 		return faultErrno(err)
 	}
-	for i := uint32(0); i < n; i++ {
-		if h.Events.Pending(evtchn.DomID(v.Dom.ID), evtchn.Port(binary.LittleEndian.Uint32(list[i*4:]))) {
+	polled := make([]evtchn.Port, n)
+	for i := range polled {
+		p := evtchn.Port(binary.LittleEndian.Uint32(list[i*4:]))
+		if p >= evtchn.NumPorts {
+			return errno(xen.EINVAL) // Xen's do_poll: a port beyond the domain's
+		}
+		if h.Events.Pending(evtchn.DomID(v.Dom.ID), p) {
 			return 0
 		}
+		polled[i] = p
 	}
 	if timeout != 0 {
 		v.Timer = max(h.Clock.Ticks(timeout), 1)
 	}
-	v.polling = true
+	v.polling, v.pollPorts = true, polled
 	h.block(v)
 	return 0
 }

@@ -45,17 +45,7 @@ func (m grantMemory) WriteGPA(gpa uint64, b []byte) error { return m.d.Mem.Write
 // a page the hypervisor mapped there (shared_info, grant frames, other
 // domains' grants).
 func (m grantMemory) Owns(gpa uint64) bool {
-	d := m.d
-	page := gpa &^ (mem.PageSize - 1)
-	if page >= d.MemSize || page == d.sharedGPA {
-		return false
-	}
-	for _, g := range d.grants.gpas {
-		if g == page {
-			return false
-		}
-	}
-	_, ok := d.Mem.EPT.Translate(page)
+	_, ok := m.d.ramFrame(gpa)
 	return ok
 }
 
@@ -197,19 +187,22 @@ func (h *Hypervisor) grantMap(d *Domain, m *grant.MapGrantRef) grant.Status {
 	if err != nil {
 		return grant.StatusOf(err)
 	}
-	src, ok := granter.EPT.Translate(gfn << 12)
+	// Only the granter's own RAM is granted: a page the hypervisor mapped
+	// over it (shared_info, a grant-table frame, another domain's grant)
+	// is not the granter's to give.
+	src, ok := granter.ramFrame(gfn << 12)
 	perm := ept.RW
 	if readonly {
 		perm = ept.Read
 	}
 	if ok {
-		err = h.mapPage(d, gpa, src.HPA&^(mem.PageSize-1), perm)
+		err = h.mapPage(d, gpa, src, perm)
 	}
 	if !ok || err != nil {
 		h.Grants.Unmap(grant.DomID(d.ID), handle)
 		return grant.BadPage
 	}
-	d.grantHPA[handle] = src.HPA &^ (mem.PageSize - 1)
+	d.grantHPA[handle] = src
 	m.Handle = handle
 	return grant.Okay
 }
@@ -258,9 +251,11 @@ func (h *Hypervisor) removeGrants(d *Domain) {
 	for _, m := range released {
 		h.grantReleased(d, m)
 	}
+	// The frames mapped were the domain's RAM (grantMap maps nothing
+	// else), whatever its EPT shows at those pages now.
 	for _, p := range pinned {
-		if m, ok := d.EPT.Translate(p.Frame << 12); ok {
-			h.pinned[m.HPA&^(mem.PageSize-1)] = true
+		if hpa, ok := d.ramHPA(p.Frame << 12); ok {
+			h.pinned[hpa] = true
 		}
 	}
 }

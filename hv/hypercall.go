@@ -138,8 +138,15 @@ func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
 		v.yield = true
 		return 0
 	case xen.SchedOpBlock:
-		// Blocks until an event (here: the vCPU's timer), with event
-		// delivery enabled, as Xen's SCHEDOP_block does.
+		// Xen's do_block: event delivery is enabled (vcpu_info's
+		// evtchn_upcall_mask cleared), then the vCPU blocks until an
+		// event or its timer, unless events already wait.
+		if vi, ok := h.Events.VCPUInfoOf(evtchn.DomID(v.Dom.ID), v.ID); ok && vi.Page != nil {
+			vi.Page.StoreByte(vi.Off+evtchn.VCPUInfoUpcallMask, 0)
+			if vi.Page.LoadByte(vi.Off+evtchn.VCPUInfoUpcallPending) != 0 {
+				v.UpcallPending = true
+			}
+		}
 		if !v.UpcallPending {
 			h.block(v)
 		}

@@ -1,6 +1,7 @@
 package hv
 
 import (
+	"tamavisor/hv/evtchn"
 	"tamavisor/hv/sched"
 	"tamavisor/vmx"
 )
@@ -47,7 +48,8 @@ type VCPU struct {
 	entryCtls uint32    // VM-entry controls, for the IA-32e mode switch
 	procCtls  uint32    // primary processor-based controls (interrupt window)
 	yield     bool      // SCHEDOP_yield: end the slice
-	polling   bool      // blocked in SCHEDOP_poll: any event wakes it
+	polling   bool      // blocked in SCHEDOP_poll, for pollPorts
+	pollPorts []evtchn.Port
 	sid       sched.VCPUID
 
 	cpuidCache cpuidCache

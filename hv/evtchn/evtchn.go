@@ -96,6 +96,8 @@ type Delivery struct {
 	// on that port (or on any port) must wake (evtchn_check_pollers), even
 	// when Upcall is false.
 	Edge bool
+	// Port is the port that became pending.
+	Port Port
 }
 
 // Error is a failed operation, carrying the Xen errno that the hypercall
@@ -337,7 +339,7 @@ func (d *domain) bind(p Port, c Channel) {
 
 // notify makes port p of d pending for vCPU v (evtchn_port_set_pending).
 func (d *domain) notify(p Port, v uint32) Delivery {
-	dl := Delivery{Dom: d.id, VCPU: v}
+	dl := Delivery{Dom: d.id, VCPU: v, Port: p}
 	var vi VCPUInfo
 	if int64(v) < int64(len(d.vcpus)) {
 		vi = d.vcpus[v].info
@@ -625,7 +627,7 @@ func (s *System) Unmask(caller DomID, p Port) (Delivery, error) {
 		return Delivery{}, errorf(op, xen.EINVAL, "port %d is out of range", p)
 	}
 	v := d.ports[p].VCPU
-	dl := Delivery{Dom: d.id, VCPU: v}
+	dl := Delivery{Dom: d.id, VCPU: v, Port: p}
 	dl.Upcall = Unmask(d.shared, d.vcpus[v].info, p)
 	return dl, nil
 }
