@@ -88,7 +88,13 @@ type EPT struct {
 	root      uint64              // HPA of the PML4 table
 	tables    map[uint64]struct{} // every table frame held, root included
 	destroyed bool
+	gen       uint64 // counts calls that may change translations
 }
+
+// Generation changes whenever a translation may have changed (Map, Unmap,
+// Protect, Destroy), so that a caller may cache Translate's answers and
+// drop them when it moves.
+func (e *EPT) Generation() uint64 { return e.gen }
 
 // New returns an empty EPT for a processor described by opt, with its PML4
 // table allocated from t.
@@ -165,6 +171,7 @@ func (e *EPT) Pointer(accessedDirty bool) uint64 {
 // such address. On any error the EPT is unchanged.
 func (e *EPT) Map(gpa, hpa, size uint64, perm Perm, mt MemType) error {
 	const op = "map"
+	e.gen++
 	if err := e.checkRange(op, gpa, size); err != nil {
 		return err
 	}
@@ -317,6 +324,7 @@ func (e *EPT) Destroy() {
 	if e.destroyed {
 		return
 	}
+	e.gen++
 	frames := make([]uint64, 0, len(e.tables))
 	for f := range e.tables {
 		frames = append(frames, f)
@@ -585,6 +593,7 @@ type modOp struct {
 
 // modify runs Unmap or Protect.
 func (e *EPT) modify(op string, gpa, size uint64, m modOp) error {
+	e.gen++
 	if err := e.checkRange(op, gpa, size); err != nil {
 		return err
 	}

@@ -20,6 +20,41 @@ type PhysMem interface {
 type GuestMemory struct {
 	EPT  *ept.EPT
 	Phys PhysMem
+
+	// tlb caches the EPT's answers for a few guest pages (a hypercall
+	// reads its arguments and the guest's page tables from the same few
+	// pages); it is dropped whenever the EPT's generation moves.
+	tlb     [4]tlbEntry
+	tlbGen  uint64
+	tlbNext int
+}
+
+type tlbEntry struct {
+	valid     bool
+	page, hpa uint64 // guest and host page addresses
+	perm      ept.Perm
+}
+
+// translate is EPT.Translate for one page, through the cache.
+func (g *GuestMemory) translate(gpa uint64) (hpa uint64, perm ept.Perm, ok bool) {
+	page := gpa &^ (mem.PageSize - 1)
+	if gen := g.EPT.Generation(); gen != g.tlbGen {
+		g.tlb = [len(g.tlb)]tlbEntry{}
+		g.tlbGen = gen
+	}
+	for _, e := range g.tlb {
+		if e.valid && e.page == page {
+			return e.hpa, e.perm, true
+		}
+	}
+	m, ok := g.EPT.Translate(page)
+	if !ok {
+		return 0, 0, false
+	}
+	hpa = m.HPA &^ (mem.PageSize - 1)
+	g.tlb[g.tlbNext] = tlbEntry{valid: true, page: page, hpa: hpa, perm: m.Perm}
+	g.tlbNext = (g.tlbNext + 1) % len(g.tlb)
+	return hpa, m.Perm, true
 }
 
 // ErrFault is matched by every error of a guest memory access the guest's
@@ -29,15 +64,15 @@ var ErrFault = errors.New("bad guest address")
 // page returns the bytes of the guest page holding gpa, from gpa to the end
 // of the page (at most n), checking the EPT permission need.
 func (g *GuestMemory) page(gpa, n uint64, need ept.Perm) ([]byte, error) {
-	m, ok := g.EPT.Translate(gpa)
+	hpa, perm, ok := g.translate(gpa)
 	if !ok {
 		return nil, fmt.Errorf("%w: GPA 0x%x is not mapped", ErrFault, gpa)
 	}
-	if m.Perm&need != need {
-		return nil, fmt.Errorf("%w: GPA 0x%x is mapped %v, the access needs %v", ErrFault, gpa, m.Perm, need)
+	if perm&need != need {
+		return nil, fmt.Errorf("%w: GPA 0x%x is mapped %v, the access needs %v", ErrFault, gpa, perm, need)
 	}
 	n = min(n, mem.PageSize-gpa%mem.PageSize)
-	return g.Phys.Slice(m.HPA, n)
+	return g.Phys.Slice(hpa+gpa%mem.PageSize, n)
 }
 
 // ReadGPA copies guest-physical memory at gpa into b, page by page.

@@ -53,7 +53,9 @@ func handleVMCALL(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	if v.cpl() != 0 {
 		ret = errno(xen.EPERM)
 	} else {
+		v.inHypercall = true
 		ret = h.hypercall(v, call)
+		v.inHypercall, v.pagingValid = false, false
 	}
 	if v.Dom.State >= DomainDying {
 		return

@@ -50,7 +50,12 @@ type VCPU struct {
 	yield     bool      // SCHEDOP_yield: end the slice
 	polling   bool      // blocked in SCHEDOP_poll, for pollPorts
 	pollPorts []evtchn.Port
-	sid       sched.VCPUID
+	// pagingCache holds the guest's paging registers, once read, while a
+	// hypercall is handled (inHypercall): a hypercall cannot change them,
+	// and its arguments are translated several times.
+	pagingCache              Paging
+	pagingValid, inHypercall bool
+	sid                      sched.VCPUID
 
 	cpuidCache cpuidCache
 }
@@ -91,12 +96,19 @@ func (v *VCPU) inject(vector uint8) {
 
 // paging returns the guest's paging state.
 func (v *VCPU) paging() Paging {
-	return Paging{
+	if v.pagingValid {
+		return v.pagingCache
+	}
+	p := Paging{
 		CR0:  v.vmcs.ReadNat(vmx.GuestCR0),
 		CR3:  v.vmcs.ReadNat(vmx.GuestCR3),
 		CR4:  v.vmcs.ReadNat(vmx.GuestCR4),
 		EFER: v.vmcs.Read64(vmx.GuestIA32EFER),
 	}
+	if v.inHypercall {
+		v.pagingCache, v.pagingValid = p, true
+	}
+	return p
 }
 
 // cpl is the guest's current privilege level: SS.DPL (SDM Vol. 3C 25.4.1).

@@ -210,7 +210,7 @@ func bench(args []string) error {
 // yielding to each other), grant map and unmap.
 const benchDomains = "tamavisor.domains=dom0,priv=1,args=" +
 	"create~bench~evping~32~256~0~evping~t1~2000:create~bench~evpong~32~256~0~evpong~t1~2000:wait~evping:wait~evpong" +
-	":create~bench~y1~32~256~0~yield~2000:create~bench~y2~32~256~0~yield~2000:wait~y1:wait~y2" +
+	":create~bench~y1~32~256~0~yield~t3~a~2000:create~bench~y2~32~256~0~yield~t3~b~2000:wait~y1:wait~y2" +
 	":create~bench~gmap~32~256~0~gmap~t2~1000:create~bench~ggrant~32~256~0~ggrant~t2:wait~gmap:wait~ggrant" +
 	":shutdown"
 

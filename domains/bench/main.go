@@ -11,8 +11,9 @@
 //	evping TAG N   event-channel round trips with evpong (masked ports,
 //	               SCHEDOP_poll: no goroutines involved)
 //	evpong TAG N   the other end
-//	yield N        N SCHEDOP_yield calls; with two such domains each yield
-//	               is a switch to the other domain
+//	yield TAG a N  N SCHEDOP_yield calls beside "yield TAG b N": each yield
+//	               is a switch to the other domain (a reports the figure;
+//	               each keeps yielding until the other is done)
 //	gmap TAG N     map and unmap ggrant's page N times
 //	ggrant TAG     grant a page to gmap
 //
@@ -46,9 +47,7 @@ func main() {
 		n, _ = strconv.Atoi(f[len(f)-1])
 	}
 	switch f[0] {
-	case "yield":
-		yield(n)
-	case "evping", "evpong", "gmap", "ggrant":
+	case "evping", "evpong", "gmap", "ggrant", "yield":
 		if len(f) < 2 {
 			fail("%s needs a TAG", f[0])
 		}
@@ -62,6 +61,11 @@ func main() {
 			p.gmap(n)
 		case "ggrant":
 			p.ggrant()
+		case "yield":
+			if len(f) < 4 {
+				fail("yield TAG a|b N")
+			}
+			p.yield(f[2], n)
 		}
 	default:
 		fail("unknown measurement %q", f[0])
@@ -109,16 +113,37 @@ func exits() {
 
 // yield measures a switch between two domains that each yield in turn: an
 // iteration is this domain's yield, a switch to the other, its yield and a
-// switch back, so half an iteration is one switch.
-func yield(n int) {
+// switch back, so half an iteration is one switch. The two start together
+// and each keeps yielding until the other is done, so that every measured
+// yield has the other domain to switch to.
+func (p *pair) yield(role string, n int) {
+	other := map[string]string{"a": "b", "b": "a"}[role]
+	if other == "" {
+		fail("yield role %q: a or b", role)
+	}
+	p.publish("ready-"+role, 1)
+	p.await("ready-" + other)
+	yield := func() { board.Hypercall(xen.HypercallSchedOp, xen.SchedOpYield, 0, 0, 0, 0) }
 	for i := 0; i < 10; i++ {
-		board.Hypercall(xen.HypercallSchedOp, xen.SchedOpYield, 0, 0, 0, 0)
+		yield()
 	}
 	t0 := x86.RDTSC()
 	for i := 0; i < n; i++ {
-		board.Hypercall(xen.HypercallSchedOp, xen.SchedOpYield, 0, 0, 0, 0)
+		yield()
 	}
 	per := (x86.RDTSC() - t0) / uint64(n) / 2
+	p.publish("done-"+role, 1)
+	for i := 0; ; i++ {
+		yield()
+		if i%64 == 0 {
+			if _, err := p.st.Read("/rendezvous/" + p.tag + "/done-" + other); err == nil {
+				break
+			}
+		}
+	}
+	if role != "a" {
+		return
+	}
 	fmt.Printf("bench: domain-switch: %d TSC ticks\n", per)
 	if per > 0 {
 		fmt.Printf("bench: domain-switches-per-second: %d (at the %d kHz TSC)\n", uint64(board.TSCKHz())*1000/per, board.TSCKHz())
