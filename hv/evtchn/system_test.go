@@ -426,7 +426,7 @@ func TestInterdomainLifecycle(t *testing.T) {
 	// notification on bind)
 	p2, dl, err := s.BindInterdomain(2, 1, p1)
 	must(t)(p2, err)
-	if dl != (Delivery{Dom: 2, VCPU: 0, Upcall: true, Edge: true}) {
+	if dl != (Delivery{Dom: 2, VCPU: 0, Upcall: true, Edge: true, Port: p2}) {
 		t.Fatalf("bind delivery %+v", dl)
 	}
 	if got := guestAck(m2, 0); len(got) != 1 || got[0] != p2 {
@@ -441,11 +441,11 @@ func TestInterdomainLifecycle(t *testing.T) {
 
 	// both ways
 	dl, err = s.Send(1, p1)
-	if err != nil || dl != (Delivery{Dom: 2, VCPU: 0, Upcall: true, Edge: true}) {
+	if err != nil || noPort(dl) != (Delivery{Dom: 2, VCPU: 0, Upcall: true, Edge: true}) {
 		t.Fatalf("1→2: %+v, %v", dl, err)
 	}
 	dl, err = s.Send(2, p2)
-	if err != nil || dl != (Delivery{Dom: 1, VCPU: 0, Upcall: true, Edge: true}) {
+	if err != nil || noPort(dl) != (Delivery{Dom: 1, VCPU: 0, Upcall: true, Edge: true}) {
 		t.Fatalf("2→1: %+v, %v", dl, err)
 	}
 	if !s.Pending(1, p1) || !s.Pending(2, p2) {
@@ -462,7 +462,7 @@ func TestInterdomainLifecycle(t *testing.T) {
 	if err := s.BindVCPU(2, p2, 1); err != nil {
 		t.Fatal(err)
 	}
-	if dl, _ := s.Send(1, p1); dl != (Delivery{Dom: 2, VCPU: 1, Upcall: true, Edge: true}) {
+	if dl, _ := s.Send(1, p1); noPort(dl) != (Delivery{Dom: 2, VCPU: 1, Upcall: true, Edge: true}) {
 		t.Fatalf("to vCPU 1: %+v", dl)
 	}
 	if selBits(m2, 1) != 1<<(p2/64) || selBits(m2, 0) != 0 {
@@ -481,7 +481,7 @@ func TestInterdomainLifecycle(t *testing.T) {
 		t.Fatalf("other end after close: %+v", c)
 	}
 	// sending on it is silently dropped
-	if dl, err := s.Send(2, p2); err != nil || dl != (Delivery{}) {
+	if dl, err := s.Send(2, p2); err != nil || noPort(dl) != (Delivery{}) {
 		t.Fatalf("send on unbound: %+v, %v", dl, err)
 	}
 	// 1 rebinds to the same remote port
@@ -494,7 +494,7 @@ func TestInterdomainLifecycle(t *testing.T) {
 		t.Fatalf("rebound: %+v", c)
 	}
 	guestAck(m1, 0)
-	if dl, _ := s.Send(2, p2); dl != (Delivery{Dom: 1, VCPU: 0, Upcall: true, Edge: true}) {
+	if dl, _ := s.Send(2, p2); noPort(dl) != (Delivery{Dom: 1, VCPU: 0, Upcall: true, Edge: true}) {
 		t.Fatalf("after rebind 2→1: %+v", dl)
 	}
 }
@@ -505,7 +505,7 @@ func TestCloseClearsPending(t *testing.T) {
 	e := newEnv(t, map[DomID]int{1: 2})
 	s := e.s
 	p := must(t)(s.BindIPI(1, 1))
-	if dl, _ := s.Send(1, p); dl != (Delivery{Dom: 1, VCPU: 1, Upcall: true, Edge: true}) {
+	if dl, _ := s.Send(1, p); dl != (Delivery{Dom: 1, VCPU: 1, Upcall: true, Edge: true, Port: p}) {
 		t.Fatalf("IPI delivery %+v", dl)
 	}
 	if err := s.Close(1, p); err != nil {
@@ -623,7 +623,7 @@ func TestVIRQ(t *testing.T) {
 	}
 	for v := uint32(0); v < 3; v++ {
 		dl, ok := s.RaiseVIRQ(1, VIRQTimer, v)
-		if !ok || dl != (Delivery{Dom: 1, VCPU: v, Upcall: true, Edge: true}) {
+		if !ok || dl != (Delivery{Dom: 1, VCPU: v, Upcall: true, Edge: true, Port: timer[v]}) {
 			t.Fatalf("timer vCPU %d: %+v %v", v, dl, ok)
 		}
 		if got := guestAck(m, v); len(got) != 1 || got[0] != timer[v] {
@@ -665,7 +665,7 @@ func TestVIRQ(t *testing.T) {
 	if err := s.BindVCPU(1, pa, 2); err != nil {
 		t.Fatal(err)
 	}
-	if dl, ok := s.RaiseVIRQ(1, VIRQArgo, 1); !ok || dl != (Delivery{Dom: 1, VCPU: 2, Upcall: true, Edge: true}) {
+	if dl, ok := s.RaiseVIRQ(1, VIRQArgo, 1); !ok || noPort(dl) != (Delivery{Dom: 1, VCPU: 2, Upcall: true, Edge: true}) {
 		t.Fatalf("ARGO: %+v %v", dl, ok)
 	}
 	guestAck(m, 2)
@@ -689,7 +689,7 @@ func TestVIRQ(t *testing.T) {
 	if err := s.BindVCPU(1, p1, 1); err != nil {
 		t.Fatal(err)
 	}
-	if dl, ok := s.SendGlobalVIRQ(VIRQDomExc); !ok || dl != (Delivery{Dom: 1, VCPU: 1, Upcall: true, Edge: true}) {
+	if dl, ok := s.SendGlobalVIRQ(VIRQDomExc); !ok || noPort(dl) != (Delivery{Dom: 1, VCPU: 1, Upcall: true, Edge: true}) {
 		t.Fatalf("global to dom1: %+v %v", dl, ok)
 	}
 	if _, ok := s.SendGlobalVIRQ(VIRQTimer); ok {
@@ -711,14 +711,14 @@ func TestIPIAndUnmask(t *testing.T) {
 		t.Fatalf("IPI status %+v", c)
 	}
 	mask(m, p)
-	if dl, _ := s.Send(1, p); dl != (Delivery{Dom: 1, VCPU: 1, Edge: true}) {
+	if dl, _ := s.Send(1, p); dl != (Delivery{Dom: 1, VCPU: 1, Edge: true, Port: p}) {
 		t.Fatalf("masked IPI %+v", dl)
 	}
 	if selBits(m, 1) != 0 {
 		t.Fatal("selector set for a masked port")
 	}
 	dl, err := s.Unmask(1, p)
-	if err != nil || dl != (Delivery{Dom: 1, VCPU: 1, Upcall: true}) {
+	if err != nil || noPort(dl) != (Delivery{Dom: 1, VCPU: 1, Upcall: true}) {
 		t.Fatalf("unmask %+v, %v", dl, err)
 	}
 	if selBits(m, 1) != 1<<(p/64) || upcallPending(m, 1) != 1 {
@@ -734,7 +734,7 @@ func TestSetVCPUInfo(t *testing.T) {
 	s, sh := e.s, e.pages[1]
 	// vCPU 35 has no vcpu_info: events pend, nothing more
 	p := must(t)(s.BindIPI(1, 35))
-	if dl, _ := s.Send(1, p); dl != (Delivery{Dom: 1, VCPU: 35, Edge: true}) {
+	if dl, _ := s.Send(1, p); noPort(dl) != (Delivery{Dom: 1, VCPU: 35, Edge: true}) {
 		t.Fatalf("dummy vcpu_info delivery %+v", dl)
 	}
 	if vi, ok := s.VCPUInfoOf(1, 35); !ok || vi.Page != nil {
@@ -742,7 +742,7 @@ func TestSetVCPUInfo(t *testing.T) {
 	}
 	page := NewMem(pageSize)
 	dl, err := s.SetVCPUInfo(1, 35, page, 192)
-	if err != nil || dl != (Delivery{Dom: 1, VCPU: 35, Upcall: true}) {
+	if err != nil || noPort(dl) != (Delivery{Dom: 1, VCPU: 35, Upcall: true}) {
 		t.Fatalf("register: %+v, %v", dl, err)
 	}
 	if page.Load(192+VCPUInfoPendingSel) != ^uint64(0) || page.LoadByte(192) != 1 {
@@ -755,7 +755,7 @@ func TestSetVCPUInfo(t *testing.T) {
 	page.StoreByte(192, 0)
 	page.AndNot(192+VCPUInfoPendingSel, ^uint64(0))
 	ClearPending(sh, p)
-	if dl, _ := s.Send(1, p); dl != (Delivery{Dom: 1, VCPU: 35, Upcall: true, Edge: true}) {
+	if dl, _ := s.Send(1, p); noPort(dl) != (Delivery{Dom: 1, VCPU: 35, Upcall: true, Edge: true}) {
 		t.Fatalf("after register %+v", dl)
 	}
 	if page.Load(192+VCPUInfoPendingSel) != 1<<(p/64) {
