@@ -3,6 +3,7 @@
 package qemu
 
 import (
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,11 +14,19 @@ import (
 	"tamavisor/qemu/testbed"
 )
 
-// bootBochs boots the image in Bochs with a command line of its own.
-func bootBochs(t *testing.T, cmdline string, timeout time.Duration) *testbed.Result {
+// bootBochs boots the image in Bochs with a command line of its own and,
+// if any, boot modules: pairs of a module's name and a file on this machine.
+func bootBochs(t *testing.T, cmdline string, timeout time.Duration, modules ...string) *testbed.Result {
 	t.Helper()
 	iso := filepath.Join(t.TempDir(), "tamavisor.iso")
-	if err := testbed.MakeISO(image, testbed.GRUBConfig("multiboot2", cmdline), iso); err != nil {
+	files := map[string]string{}
+	var mods []string
+	for i := 0; i+1 < len(modules); i += 2 {
+		in := fmt.Sprintf("boot/module%d", i/2)
+		files[in] = modules[i+1]
+		mods = append(mods, "/"+in+" "+modules[i])
+	}
+	if err := testbed.MakeISOFiles(image, testbed.GRUBModules(cmdline, mods), iso, files); err != nil {
 		t.Fatal(err)
 	}
 	return bootImage(t, testbed.Config{Emulator: testbed.Bochs, Boot: testbed.ISO, ISO: iso, CPU: "corei7_skylake_x",
@@ -53,18 +62,19 @@ func noWrong(t *testing.T, res *testbed.Result) {
 // written in C reads a store key. dom0 waits for them all, lists the
 // domains and ends.
 const servicesScenarios = "tamavisor.domains=" +
-	"dom0,priv=1,args=wait~ping:wait~pong:wait~granter:wait~grantee:wait~domctl:wait~badargs:wait~xenpvh:list:shutdown" +
+	"dom0,priv=1,args=wait~ping:wait~pong:wait~granter:wait~grantee:wait~domctl:wait~badargs:wait~xenpvh:wait~pvhmod:list:shutdown" +
 	"+peer,name=ping,args=ping~t1~10000" +
 	"+peer,name=pong,args=pong~t1~10000" +
 	"+peer,name=granter,args=granter~t2" +
 	"+peer,name=grantee,args=grantee~t2" +
 	"+hostile,name=domctl,args=domctl" +
 	"+hostile,name=badargs,args=badargs" +
-	"+xenpvh,mem=2"
+	"+xenpvh,mem=2" +
+	"+pvhmod,mem=2" // the same C guest, from a boot module
 
 func TestBochsServices(t *testing.T) {
 	t.Parallel()
-	res := bootBochs(t, servicesScenarios, 8*time.Minute)
+	res := bootBochs(t, servicesScenarios, 8*time.Minute, "pvhmod", "../cmd/tamavisor/images/xenpvh.elf")
 	expect(t, res,
 		`^d0\.dom0: dom0: serving the store and consoles$`,
 		// Events: every notification answered, none lost or doubled.
@@ -106,6 +116,10 @@ func TestBochsServices(t *testing.T) {
 		// Xen has no exit status: the shutdown reason is the status.
 		`^hv: d7\.xenpvh: shut down: poweroff \(no exit status\)$`,
 		`^d0\.dom0: dom0: xenpvh has ended$`,
+		// A domain from a boot module.
+		`^hv: boot module 0: image "pvhmod" \(\d+ bytes\)$`,
+		`^d8\.pvhmod: xenpvh: store: name = pvhmod$`,
+		`^hv: d8\.pvhmod: shut down: poweroff \(no exit status\)$`,
 		`^hv: d0\.dom0: shut down: poweroff \(exit status 0\)$`,
 		`^hv: power-off status=0$`)
 	noWrong(t, res)

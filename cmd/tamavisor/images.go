@@ -4,8 +4,13 @@ package main
 
 import (
 	"embed"
+	"fmt"
 	"path"
 	"strings"
+
+	"tamavisor/boot/bootinfo"
+	"tamavisor/console"
+	"tamavisor/mem"
 )
 
 // The domain images the hypervisor carries: the Makefile builds each program
@@ -15,6 +20,29 @@ import (
 var imageFS embed.FS
 
 // images returns the embedded domain images by name (file name without .elf).
+// moduleImages adds the boot modules to the images: a module's name is the
+// first word of its command line (GRUB: module2 /boot/guest.elf NAME), or
+// module<N> without one. Its bytes are copied out of the module's frames.
+func moduleImages(images map[string][]byte, mods []bootinfo.Module, phys *mem.Phys, log *console.Logger) {
+	for i, m := range mods {
+		name := fmt.Sprintf("module%d", i)
+		if f := strings.Fields(m.Cmdline); len(f) > 0 {
+			name = f[0]
+		}
+		b, err := phys.Slice(m.Start, m.Size)
+		if err != nil {
+			log.Printf("boot module %d (%q): cannot read it: %v", i, m.Cmdline, err)
+			continue
+		}
+		if _, ok := images[name]; ok {
+			log.Printf("boot module %d: image %q (%d bytes) replaces the built-in one", i, name, m.Size)
+		} else {
+			log.Printf("boot module %d: image %q (%d bytes)", i, name, m.Size)
+		}
+		images[name] = append([]byte(nil), b...)
+	}
+}
+
 func images() map[string][]byte {
 	out := map[string][]byte{}
 	entries, _ := imageFS.ReadDir("images")

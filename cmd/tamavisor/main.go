@@ -60,6 +60,7 @@ func main() {
 
 	h := hv.New(cpu, m.Frames, m.Phys, m.TSCHz/1000, boot.Console)
 	h.Images = images()
+	moduleImages(h.Images, m.Info.Modules, m.Phys, log)
 	if t, err := x86.NewDeadlineTimer(); err == nil {
 		h.Idle = t.HaltUntil
 		log.Printf("idle: an idle CPU halts until the local APIC's TSC-deadline timer fires")

@@ -24,10 +24,27 @@ menuentry "tamavisor" {
 `, command, cmdline)
 }
 
+// GRUBModules returns a grub.cfg like GRUBConfig's that also loads boot
+// modules (Multiboot2's module2): each entry of modules is a path inside the
+// ISO followed by the module's command line, e.g. "/boot/guest.elf guest".
+func GRUBModules(cmdline string, modules []string) string {
+	var lines []string
+	for _, m := range modules {
+		lines = append(lines, "\tmodule2 "+m)
+	}
+	return strings.Replace(GRUBConfig("multiboot2", cmdline), "\tboot\n", strings.Join(lines, "\n")+"\n\tboot\n", 1)
+}
+
 // MakeISO writes a GRUB rescue ISO (legacy BIOS and, when GRUB's EFI
 // modules are installed, UEFI) that holds image as /boot/tamavisor.elf and
 // grubCfg as its configuration.
 func MakeISO(image, grubCfg, out string) error {
+	return MakeISOFiles(image, grubCfg, out, nil)
+}
+
+// MakeISOFiles is MakeISO with more files in the ISO: files maps a path
+// inside it (such as "boot/guest.elf") to a file on this machine.
+func MakeISOFiles(image, grubCfg, out string, files map[string]string) error {
 	if _, err := exec.LookPath("grub-mkrescue"); err != nil {
 		return fmt.Errorf("%w: grub-mkrescue is not installed (Debian packages grub-common, grub-pc-bin, xorriso, mtools)", ErrMissingTool)
 	}
@@ -48,6 +65,19 @@ func MakeISO(image, grubCfg, out string) error {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "boot", "grub", "grub.cfg"), []byte(grubCfg), 0o644); err != nil {
 		return err
+	}
+	for in, host := range files {
+		b, err := os.ReadFile(host)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(in))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
 	}
 	cmd := exec.Command("grub-mkrescue", "-o", out, dir)
 	if msg, err := cmd.CombinedOutput(); err != nil {
