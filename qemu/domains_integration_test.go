@@ -128,13 +128,15 @@ func TestBochsServices(t *testing.T) {
 
 // schedulingScenarios is one Bochs boot of domain control and the
 // scheduler: dom0 creates three CPU-bound domains with weights 1:1:2 and
-// samples their CPU time, pauses and unpauses one, destroys them, and
-// creates and destroys 100 more, counting free frames throughout.
+// samples their CPU time, pauses and unpauses one, caps one at 20%,
+// destroys them, and creates and destroys 100 more, counting free frames
+// throughout.
 const schedulingScenarios = "tamavisor.domains=" +
 	"dom0,priv=1,args=frames" +
 	":create~peer~w1~32~256~0~burn:create~peer~w2~32~256~0~burn:create~peer~w3~32~512~0~burn" +
 	":sleep~500:top:sleep~3000:top" +
 	":pause~1:sleep~300:top:sleep~300:top:unpause~1:sleep~300:top" +
+	":sched~3~512~20:sleep~1500:top" +
 	":destroy~1:destroy~2:destroy~3:frames" +
 	":cycle~100~xenpvh~2:frames:shutdown"
 
@@ -146,6 +148,7 @@ func TestBochsScheduling(t *testing.T) {
 		`^d0\.dom0: dom0: created d3\.w3$`,
 		`^d0\.dom0: dom0: pause 1: ok$`,
 		`^d0\.dom0: dom0: unpause 1: ok$`,
+		`^d0\.dom0: dom0: sched 3 512 20: ok$`,
 		`^d0\.dom0: dom0: destroy 3: ok$`,
 		`^hv: d1\.w1: destroyed by d0\.dom0 \(no exit status\)$`,
 		`^d0\.dom0: dom0: cycle: 100 domains created and destroyed; free frames (\d+) before, (\d+) after$`,
@@ -168,8 +171,8 @@ func TestBochsScheduling(t *testing.T) {
 			cpu[len(cpu)-1][m[1]], _ = strconv.Atoi(m[2])
 		}
 	}
-	if len(cpu) != 5 {
-		t.Fatalf("%d top reports, want 5", len(cpu))
+	if len(cpu) != 6 {
+		t.Fatalf("%d top reports, want 6", len(cpu))
 	}
 	delta := func(a, b int, dom string) int { return cpu[b][dom] - cpu[a][dom] }
 
@@ -198,6 +201,16 @@ func TestBochsScheduling(t *testing.T) {
 	if d := delta(3, 4, "w1"); d < 20 {
 		t.Errorf("w1 ran %d ms after unpause", d)
 	}
+
+	// Capped at 20% of the CPU for 1.5 s: 300 ms, within 10%; the others
+	// take the rest.
+	if d := delta(4, 5, "w3"); d < 270 || d > 330 {
+		t.Errorf("w3, capped at 20%%, ran %d ms in 1500 ms", d)
+	}
+	if d := delta(4, 5, "w1") + delta(4, 5, "w2"); d < 1000 {
+		t.Errorf("w1 and w2 ran %d ms in 1500 ms beside the capped w3", d)
+	}
+	t.Logf("capped: w3 %d ms, w1 %d ms, w2 %d ms in 1500 ms", delta(4, 5, "w3"), delta(4, 5, "w1"), delta(4, 5, "w2"))
 
 	// Frames: back to the baseline after the destroys, and after 100
 	// create/destroy cycles.
