@@ -75,6 +75,15 @@ func hwinit0() {
 			page := (uintptr(unsafe.Pointer(&hypercallMem[0])) + 4095) &^ 4095
 			x86.WriteMSR(msr, uint64(page))
 			hypercallPage = page
+			if tscKHz == 0 {
+				// On Xen itself: its time leaf, sub-leaf 0, ECX is the
+				// guest TSC frequency in kHz (public/arch-x86/cpuid.h,
+				// leaf 4).
+				_, _, tscKHz, _ = x86.CPUID(base+xen.CPUIDLeafTime, 0)
+				if tscKHz != 0 {
+					tscMult = (1_000_000 << 32) / uint64(tscKHz)
+				}
+			}
 			break
 		}
 	}
