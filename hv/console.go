@@ -1,6 +1,40 @@
 package hv
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"tamavisor/hv/evtchn"
+)
+
+// maxConsoleIn bounds the console input that waits for the privileged
+// domain; what arrives beyond it is dropped and counted.
+const maxConsoleIn = 4096
+
+// pollConsole takes what the console received (ConsoleIn) and tells the
+// privileged domain through VIRQ_CONSOLE (public/xen.h), as Xen does for
+// input on its serial console.
+func (h *Hypervisor) pollConsole() {
+	if h.ConsoleIn == nil {
+		return
+	}
+	got := false
+	for i := 0; i < 64; i++ {
+		c, ok := h.ConsoleIn()
+		if !ok {
+			break
+		}
+		if len(h.consoleIn) >= maxConsoleIn {
+			h.consoleDropped++
+			continue
+		}
+		h.consoleIn = append(h.consoleIn, c)
+		got = true
+	}
+	if got {
+		dl, _ := h.Events.SendGlobalVIRQ(evtchn.VIRQConsole)
+		h.deliver(dl)
+	}
+}
 
 // The console ring's out half (io/console.h, struct xencons_interface:
 // out[2048] at offset 1024, out_cons at 3080, out_prod at 3084).

@@ -128,7 +128,21 @@ func (h *Hypervisor) consoleIO(v *VCPU, cmd, count, buf uint64) int64 {
 		v.Dom.Console.Write(b)
 		return int64(count)
 	case xen.ConsoleIORead:
-		return 0
+		// The console's input is the privileged domain's (Xen:
+		// CONSOLEIO_read is for the hardware domain, which learns of
+		// input through VIRQ_CONSOLE).
+		if !v.Dom.Privileged {
+			return errno(xen.EPERM)
+		}
+		n := min(count, uint64(len(h.consoleIn)), maxConsoleWrite)
+		if n == 0 {
+			return 0
+		}
+		if err := v.Dom.Mem.WriteLinear(v.paging(), buf, h.consoleIn[:n]); err != nil {
+			return faultErrno(err)
+		}
+		h.consoleIn = h.consoleIn[n:]
+		return int64(n)
 	}
 	return errno(xen.ENOSYS)
 }

@@ -45,6 +45,13 @@ type Hypervisor struct {
 	// Stats counts what the run loop did.
 	Stats HostStats
 
+	// ConsoleIn polls the console for a received byte (the serial port);
+	// nil when there is no input. What it gives waits in consoleIn for the
+	// privileged domain's CONSOLEIO_read.
+	ConsoleIn      func() (byte, bool)
+	consoleIn      []byte
+	consoleDropped int
+
 	running *VCPU // the vCPU in runSlice, if any
 	preempt bool  // a woken vCPU should take the CPU from running
 

@@ -7,6 +7,10 @@ import (
 	"tamavisor/x86"
 )
 
+// consolePollNanos is how long an idle CPU waits at most before it looks
+// for console input again.
+const consolePollNanos = 20_000_000
+
 // cpu is the physical CPU the run loop schedules: the boot processor. With
 // SMP each CPU runs the loop with its own index (hv/sched keeps a run queue
 // per CPU).
@@ -23,6 +27,7 @@ func (h *Hypervisor) Run() {
 		if len(h.domains) == 0 {
 			return
 		}
+		h.pollConsole()
 		now := rdtsc()
 		earliest := h.fireTimers(now)
 		sid, slice, ok := h.Sched.Pick(cpu, now)
@@ -34,6 +39,10 @@ func (h *Hypervisor) Run() {
 			if until == 0 {
 				h.stalled()
 				continue
+			}
+			if h.ConsoleIn != nil {
+				// Console input raises no interrupt: look again soon.
+				until = min(until, now+h.Clock.Ticks(consolePollNanos))
 			}
 			h.Stats.IdleEntries++
 			h.Idle(until)

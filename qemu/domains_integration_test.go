@@ -226,3 +226,32 @@ func TestBochsScheduling(t *testing.T) {
 		t.Errorf("the cycles leaked: %v", c)
 	}
 }
+
+// TestBochsConsole types commands on the serial console: dom0, without a
+// script, reads them through CONSOLEIO_read when VIRQ_CONSOLE says input
+// waits, and runs them.
+func TestBochsConsole(t *testing.T) {
+	t.Parallel()
+	iso := filepath.Join(t.TempDir(), "tamavisor.iso")
+	if err := testbed.MakeISO(image, testbed.GRUBConfig("multiboot2", "tamavisor.domains=dom0,priv=1+hello"), iso); err != nil {
+		t.Fatal(err)
+	}
+	res := bootImage(t, testbed.Config{Emulator: testbed.Bochs, Boot: testbed.ISO, ISO: iso, CPU: "corei7_skylake_x",
+		MemoryMiB: 512, CPUs: 1, Timeout: 5 * time.Minute,
+		InputAfter: "dom0: control console: type a command",
+		Input:      []string{"list", "create peer b1 32 256 0 burn", "bogus", "destroy 2", "frames", "shutdown"}})
+	expect(t, res,
+		`^d0\.dom0: dom0: control console: type a command and Enter \(help lists them\)$`,
+		`^d0\.dom0: dom0> list$`,
+		`^d0\.dom0: dom0: 0    dom0         running `,
+		`^d0\.dom0: dom0> create peer b1 32 256 0 burn$`,
+		`^d0\.dom0: dom0: created d2\.b1$`,
+		`^d2\.b1: burn: computing$`,
+		`^d0\.dom0: dom0: unknown command "bogus" \(help lists them\)$`,
+		`^d0\.dom0: dom0: destroy 2: ok$`,
+		`^hv: d2\.b1: destroyed by d0\.dom0 \(no exit status\)$`,
+		`^d0\.dom0: dom0: free frames: \d+$`,
+		`^d0\.dom0: dom0: shutting down$`,
+		`^hv: power-off status=0$`)
+	noLeak(t, res)
+}

@@ -63,8 +63,22 @@ func run(args []string) error {
 	iso := fs.String("iso", "build/tamavisor.iso", "GRUB ISO image")
 	mem := fs.Int("m", 512, "RAM in MiB")
 	cpus := fs.Int("smp", 2, "processors")
+	cmdline := fs.String("append", "tamavisor.domains=dom0,priv=1+hello", "the hypervisor's command line (\"\" for the ISO's own)")
 	fs.Parse(args)
 
+	if *cmdline != "" {
+		// An ISO whose grub.cfg passes the command line.
+		dir, err := os.MkdirTemp("", "tamavisor-run-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*iso = filepath.Join(dir, "tamavisor.iso")
+		if err := testbed.MakeISO(*image, testbed.GRUBConfig("multiboot2", *cmdline), *iso); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "testbed: command line %q: dom0's control console takes commands (help lists them; shutdown ends it)\n", *cmdline)
+	}
 	cfg := testbed.Config{Image: *image, ISO: *iso, MemoryMiB: *mem, CPUs: *cpus, Interactive: true, Timeout: 24 * time.Hour}
 	if ok, why := testbed.NestedVMX(); ok {
 		fmt.Fprintf(os.Stderr, "testbed: %s: booting in QEMU/KVM (quit: Ctrl-A X)\n", why)

@@ -15,11 +15,13 @@
 //	cycle N IMAGE MiB             create and destroy N domains; report frames
 //	read PATH | write PATH VALUE  the store, as dom0
 //	frames                        the hypervisor's free frames
+//	help                          the commands
 //	shutdown                      end dom0
 //
 // Its command line is a script: commands separated by ':' (store paths
-// contain '/'; in a domain spec '~' stands for a space). Without one it
-// serves until it is destroyed.
+// contain '/'; in a domain spec '~' stands for a space). Without one, the
+// commands come from the hypervisor's console (CONSOLEIO_read, announced by
+// VIRQ_CONSOLE), a line at a time.
 package main
 
 import (
@@ -99,7 +101,7 @@ func main() {
 
 	script := strings.TrimSpace(board.Cmdline())
 	if script == "" {
-		select {}
+		d.interactive()
 	}
 	for _, cmd := range strings.Split(script, ":") {
 		if f := strings.Fields(cmd); len(f) > 0 {
@@ -418,6 +420,54 @@ func (d *dom0) read(path string) (string, error) {
 	return string(r[0].Payload), nil
 }
 
+// interactive reads commands from the hypervisor's console, a line at a
+// time, and runs them. The serial console does not echo: each command is
+// printed back before it runs.
+func (d *dom0) interactive() {
+	port, err := d.ev.BindVIRQ(evtchn.VIRQConsole)
+	if err != nil {
+		fmt.Printf("dom0: no console input (VIRQ_CONSOLE: %v); serving\n", err)
+		select {}
+	}
+	fmt.Println("dom0: control console: type a command and Enter (help lists them)")
+	var line []byte
+	buf := make([]byte, 256)
+	for {
+		d.ev.Wait(port, time.Second)
+		for n := guest.ConsoleRead(buf); n > 0; n = guest.ConsoleRead(buf) {
+			for _, c := range buf[:n] {
+				switch {
+				case c == '\r' || c == '\n':
+					if f := strings.Fields(string(line)); len(f) > 0 {
+						fmt.Printf("dom0> %s\n", line)
+						d.run(f)
+					}
+					line = line[:0]
+				case c == 0x7f || c == 0x08: // DEL, BS
+					if len(line) > 0 {
+						line = line[:len(line)-1]
+					}
+				case c >= 0x20 && c < 0x7f && len(line) < 256:
+					line = append(line, c)
+				}
+			}
+		}
+	}
+}
+
+const help = `
+list                          the domains, their state, memory, CPU time
+create IMAGE NAME [MiB] [WEIGHT] [CAP] [ARGS...]
+destroy ID | pause ID | unpause ID
+sched ID WEIGHT CAP           weight 1-65535, cap in percent (0: none)
+top                           exits and CPU time per domain
+sleep MS | wait NAME          wait, or until domain NAME has ended
+cycle N IMAGE MiB             create and destroy N domains; report frames
+read PATH | write PATH VALUE  the store, as dom0
+frames                        the hypervisor's free frames
+shutdown                      end dom0 (and, with it the last, the machine)
+`
+
 // run executes one control-console command.
 func (d *dom0) run(f []string) {
 	num := func(i int, def uint64) uint64 {
@@ -544,10 +594,14 @@ func (d *dom0) run(f []string) {
 			return
 		}
 		fmt.Printf("dom0: free frames: %d\n", n)
+	case "help":
+		for _, l := range strings.Split(strings.TrimSpace(help), "\n") {
+			fmt.Printf("dom0: %s\n", l)
+		}
 	case "shutdown":
 		fmt.Println("dom0: shutting down")
 		os.Exit(0)
 	default:
-		fmt.Printf("dom0: unknown command %q (list, create, destroy, pause, unpause, sched, top, sleep, wait, cycle, read, write, frames, shutdown)\n", f[0])
+		fmt.Printf("dom0: unknown command %q (help lists them)\n", f[0])
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +61,11 @@ type Config struct {
 
 	// Interactive connects the serial console to the terminal (make run).
 	Interactive bool
+
+	// Input is typed on the serial console (Bochs only): each line once
+	// the console has printed InputAfter, one line every half second.
+	Input      []string
+	InputAfter string
 }
 
 // Result is what a boot produced.
@@ -188,10 +195,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	var args []string
 	var err error
+	var typist net.Listener
 	switch cfg.Emulator {
 	case QEMU:
+		if len(cfg.Input) > 0 {
+			return nil, errors.New("testbed: typed input needs Bochs")
+		}
 		args, err = qemuArgs(cfg, serial)
 	case Bochs:
+		if len(cfg.Input) > 0 || cfg.Interactive {
+			// COM1 becomes a TCP connection to us: we log what it
+			// prints and type the input (or relay the terminal's).
+			if typist, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+				return nil, err
+			}
+			defer typist.Close()
+			cfg.Extra = append(cfg.Extra, "com1: enabled=1, mode=socket-client, dev="+typist.Addr().String())
+		}
 		args, err = bochsArgs(cfg, serial)
 	default:
 		err = fmt.Errorf("testbed: unknown emulator %q", cfg.Emulator)
@@ -212,12 +232,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer emuLog.Close()
 	fmt.Fprintf(emuLog, "# %s\n", strings.Join(args, " "))
 	cmd.Stdout, cmd.Stderr = emuLog, emuLog
-	if cfg.Interactive {
+	if cfg.Interactive && cfg.Emulator == QEMU {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	} else if cfg.Interactive {
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr // Bochs's messages; the console is relayed
 	} else {
 		cmd.Stdin = nil // /dev/null: Bochs's debugger reads it and quits at EOF
 	}
 
+	switch {
+	case typist != nil && cfg.Interactive:
+		go relayTerminal(typist, serial)
+	case typist != nil:
+		go typeInput(typist, serial, cfg.Input, cfg.InputAfter)
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("testbed: starting %s: %w", args[0], err)
@@ -267,6 +295,72 @@ wait:
 			cfg.Emulator, emuLog.Name(), out)
 	}
 	return res, nil
+}
+
+// typeInput accepts the emulator's serial connection, writes what arrives
+// to the serial log, and types the input once the log holds after.
+func typeInput(l net.Listener, serial string, input []string, after string) {
+	conn, err := l.Accept()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	f, err := os.Create(serial)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var seen bytes.Buffer
+	ready, closed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(closed)
+		buf := make([]byte, 4096)
+		signalled := false
+		for {
+			n, err := conn.Read(buf)
+			if n > 0 {
+				f.Write(buf[:n])
+				seen.Write(buf[:n])
+				if !signalled && strings.Contains(seen.String(), after) {
+					signalled = true
+					close(ready)
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-closed:
+		return
+	}
+	for _, line := range input {
+		time.Sleep(500 * time.Millisecond)
+		if _, err := conn.Write([]byte(line + "\r")); err != nil {
+			break
+		}
+	}
+	<-closed // keep the log open until the emulator hangs up
+}
+
+// relayTerminal accepts the emulator's serial connection and joins it to
+// the terminal: what the machine prints goes to standard output and the
+// serial log, what is typed (a line at a time) goes to the machine.
+func relayTerminal(l net.Listener, serial string) {
+	conn, err := l.Accept()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	f, err := os.Create(serial)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	go io.Copy(conn, os.Stdin)
+	io.Copy(io.MultiWriter(os.Stdout, f), conn)
 }
 
 // Lines returns the serial lines that start with prefix.
@@ -356,6 +450,11 @@ func bochsArgs(cfg Config, serial string) ([]string, error) {
 	com1 := "com1: enabled=1, mode=file, dev=" + serial
 	if cfg.Interactive {
 		com1 = "com1: enabled=1, mode=file, dev=/dev/stdout"
+	}
+	for _, x := range cfg.Extra {
+		if strings.HasPrefix(x, "com1:") {
+			com1 = "" // the caller's
+		}
 	}
 	rc := []string{
 		fmt.Sprintf("cpu: model=%s, count=%d, ips=%d, reset_on_triple_fault=0", cfg.CPU, cfg.CPUs, BochsIPS),
