@@ -32,7 +32,7 @@ func TestDomainCreateRefused(t *testing.T) {
 		{"name with a colon", func(c *DomainCreate) { c.Name = "a:b" }, "bad name"},
 		{"neither image nor ELF", func(c *DomainCreate) { c.Image = "" }, "neither an image name nor an ELF buffer"},
 		{"empty ELF", func(c *DomainCreate) { c.Image, c.ELF = "", 0x1000 }, "ELF length 0"},
-		{"huge ELF", func(c *DomainCreate) { c.Image, c.ELF, c.ELFLen = "", 0x1000, MaxImageSize + 1 }, "ELF length"},
+		{"huge ELF", func(c *DomainCreate) { c.Image, c.ELF, c.ELFLen = "", 0x1000, MaxImageSize+1 }, "ELF length"},
 		{"long arguments", func(c *DomainCreate) { c.ArgsLen = MaxArgs + 1 }, "arguments of"},
 		{"weight", func(c *DomainCreate) { c.Weight = 65536 }, "weight"},
 		{"cap", func(c *DomainCreate) { c.Cap = 101 }, "cap"},

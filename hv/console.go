@@ -24,7 +24,9 @@ func (h *Hypervisor) pollConsole() {
 			break
 		}
 		if len(h.consoleIn) >= maxConsoleIn {
-			h.consoleDropped++
+			if h.consoleDropped++; h.consoleDropped == 1 {
+				h.Log.Printf("console input: %d bytes wait unread (no privileged domain reads them); dropping the rest", maxConsoleIn)
+			}
 			continue
 		}
 		h.consoleIn = append(h.consoleIn, c)

@@ -85,7 +85,7 @@ func TestConsoleIOErrors(t *testing.T) {
 		{"buffer beyond memory", []uint64{xen.ConsoleIOWrite, 16, 4 << 20}, efault},
 		{"buffer running off memory", []uint64{xen.ConsoleIOWrite, 16, 4<<20 - 8}, efault},
 		{"buffer far away", []uint64{xen.ConsoleIOWrite, 1, 0xfff0_0000}, efault},
-		{"read", []uint64{xen.ConsoleIORead, 16, 0x1000}, 0},
+		{"read by a domain that is not privileged", []uint64{xen.ConsoleIORead, 16, 0x1000}, eperm},
 		{"unknown command", []uint64{2, 16, 0x1000}, enosys},
 	}
 	for _, tt := range tests {
