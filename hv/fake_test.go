@@ -209,6 +209,27 @@ const (
 	testRIP     = 0x10_0000
 )
 
+// initTestVCPU gives a test vCPU its starting state: 32-bit protected
+// mode without paging (linear = physical), CPL 0, interrupts off, at
+// testRIP.
+func initTestVCPU(v *VCPU, vmcs fieldMap, ctl vmx.ControlSet) {
+	vmcs.WriteNat(vmx.GuestCR0, cr0PE|cr0ET|cr0NE)
+	vmcs.WriteNat(vmx.CR0ReadShadow, cr0PE|cr0ET)
+	vmcs.WriteNat(vmx.GuestCR4, cr4VMXE)
+	vmcs.WriteNat(vmx.CR4ReadShadow, 0)
+	vmcs.WriteNat(vmx.CR0GuestHostMask, cr0NE|cr0PG)
+	vmcs.WriteNat(vmx.CR4GuestHostMask, cr4VMXE)
+	vmcs.Write64(vmx.GuestIA32EFER, 0)
+	vmcs.Write64(vmx.GuestIA32PAT, 0x0007_0406_0007_0406)
+	vmcs.WriteNat(vmx.GuestRFLAGS, 0x2)
+	vmcs.WriteNat(vmx.GuestRSP, 0x8_0000)
+	vmcs.Write32(vmx.GuestSSAccessRights, ssARRing0)
+	vmcs.Write32(vmx.VMEntryControls, ctl.Entry)
+	vmcs.Write32(vmx.CPUBasedVMExecControl, ctl.Proc)
+	v.Regs.RIP = testRIP
+	v.Regs.InsnLen = testInsnLen
+}
+
 // newTestVCPU builds a hypervisor on the recorded machine and a domain
 // (d1.test) with memMiB MiB of guest memory: GPAs [0, memMiB MiB) mapped
 // RWX, write-back, by an EPT over fake host memory, in 2 MiB chunks placed
@@ -264,21 +285,7 @@ func newTestVCPU(tb testing.TB, memMiB int) *testEnv {
 	}
 	h.nextID = 2
 
-	vmcs.WriteNat(vmx.GuestCR0, cr0PE|cr0ET|cr0NE)
-	vmcs.WriteNat(vmx.CR0ReadShadow, cr0PE|cr0ET)
-	vmcs.WriteNat(vmx.GuestCR4, cr4VMXE)
-	vmcs.WriteNat(vmx.CR4ReadShadow, 0)
-	vmcs.WriteNat(vmx.CR0GuestHostMask, cr0NE|cr0PG)
-	vmcs.WriteNat(vmx.CR4GuestHostMask, cr4VMXE)
-	vmcs.Write64(vmx.GuestIA32EFER, 0)
-	vmcs.Write64(vmx.GuestIA32PAT, 0x0007_0406_0007_0406)
-	vmcs.WriteNat(vmx.GuestRFLAGS, 0x2)
-	vmcs.WriteNat(vmx.GuestRSP, 0x8_0000)
-	vmcs.Write32(vmx.GuestSSAccessRights, ssARRing0)
-	vmcs.Write32(vmx.VMEntryControls, ctl.Entry)
-	vmcs.Write32(vmx.CPUBasedVMExecControl, ctl.Proc)
-	v.Regs.RIP = testRIP
-	v.Regs.InsnLen = testInsnLen
+	initTestVCPU(v, vmcs, ctl)
 	return &testEnv{h: h, d: d, v: v, vmcs: vmcs, out: out, phys: phys, tables: tables}
 }
 

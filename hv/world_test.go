@@ -197,21 +197,7 @@ func (w *world) addDomain(tb testing.TB, id uint16, name string, memMiB int, pri
 	vmcs := fieldMap{}
 	v := &VCPU{Dom: d, hv: h, vmcs: vmcs, sid: schedID(d, 0), entryCtls: ctl.Entry | vmx.EntryIA32eModeGuest, procCtls: ctl.Proc}
 	vmcs.Write32(vmx.GuestCSAccessRights, 0xa09b)
-	vmcs.WriteNat(vmx.GuestCR0, cr0PE|cr0ET|cr0NE)
-	vmcs.WriteNat(vmx.CR0ReadShadow, cr0PE|cr0ET)
-	vmcs.WriteNat(vmx.GuestCR4, cr4VMXE)
-	vmcs.WriteNat(vmx.CR4ReadShadow, 0)
-	vmcs.WriteNat(vmx.CR0GuestHostMask, cr0NE|cr0PG)
-	vmcs.WriteNat(vmx.CR4GuestHostMask, cr4VMXE)
-	vmcs.Write64(vmx.GuestIA32EFER, 0)
-	vmcs.Write64(vmx.GuestIA32PAT, 0x0007_0406_0007_0406)
-	vmcs.WriteNat(vmx.GuestRFLAGS, 0x2)
-	vmcs.WriteNat(vmx.GuestRSP, 0x8_0000)
-	vmcs.Write32(vmx.GuestSSAccessRights, ssARRing0)
-	vmcs.Write32(vmx.VMEntryControls, ctl.Entry)
-	vmcs.Write32(vmx.CPUBasedVMExecControl, ctl.Proc)
-	v.Regs.RIP = testRIP
-	v.Regs.InsnLen = testInsnLen
+	initTestVCPU(v, vmcs, ctl)
 	d.VCPU = v
 
 	if !priv {

@@ -297,18 +297,29 @@ wait:
 	return res, nil
 }
 
+// acceptSerial waits for the emulator's serial connection and creates the
+// serial log.
+func acceptSerial(l net.Listener, serial string) (net.Conn, *os.File, error) {
+	conn, err := l.Accept()
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Create(serial)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, f, nil
+}
+
 // typeInput accepts the emulator's serial connection, writes what arrives
 // to the serial log, and types the input once the log holds after.
 func typeInput(l net.Listener, serial string, input []string, after string) {
-	conn, err := l.Accept()
+	conn, f, err := acceptSerial(l, serial)
 	if err != nil {
 		return
 	}
 	defer conn.Close()
-	f, err := os.Create(serial)
-	if err != nil {
-		return
-	}
 	defer f.Close()
 	var seen bytes.Buffer
 	ready, closed := make(chan struct{}), make(chan struct{})
@@ -349,15 +360,11 @@ func typeInput(l net.Listener, serial string, input []string, after string) {
 // the terminal: what the machine prints goes to standard output and the
 // serial log, what is typed (a line at a time) goes to the machine.
 func relayTerminal(l net.Listener, serial string) {
-	conn, err := l.Accept()
+	conn, f, err := acceptSerial(l, serial)
 	if err != nil {
 		return
 	}
 	defer conn.Close()
-	f, err := os.Create(serial)
-	if err != nil {
-		return
-	}
 	defer f.Close()
 	go io.Copy(conn, os.Stdin)
 	io.Copy(io.MultiWriter(os.Stdout, f), conn)
