@@ -42,25 +42,42 @@ func (l *Logger) Printf(format string, args ...any) {
 	l.Write([]byte(fmt.Sprintf(format, args...) + "\n"))
 }
 
+// MaxLine is the longest line a logger holds back: a partial line that
+// reaches it is written out as a line of its own, so that a source that
+// never writes a newline (a hostile domain) cannot grow the hypervisor's
+// memory.
+const MaxLine = 1024
+
 // Write writes text as lines; a trailing partial line is held back until its
-// newline arrives (or Flush). It implements io.Writer so that a domain's
-// console stream can be copied straight in.
+// newline arrives (or Flush, or MaxLine bytes). It implements io.Writer so
+// that a domain's console stream can be copied straight in.
 func (l *Logger) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	for {
-		i := indexByte(l.buf, '\n')
+	n := len(p)
+	for len(p) > 0 {
+		i := indexByte(p, '\n')
 		if i < 0 {
-			break
+			take := min(len(p), MaxLine-len(l.buf))
+			l.buf = append(l.buf, p[:take]...)
+			p = p[take:]
+			if len(l.buf) == MaxLine {
+				l.emit(l.buf)
+				l.buf = l.buf[:0]
+			}
+			continue
 		}
-		l.emit(l.buf[:i])
-		l.buf = l.buf[i+1:]
+		if len(l.buf)+i > MaxLine {
+			take := MaxLine - len(l.buf)
+			l.buf = append(l.buf, p[:take]...)
+			l.emit(l.buf)
+			l.buf, p = l.buf[:0], p[take:]
+			continue
+		}
+		l.emit(append(l.buf, p[:i]...))
+		l.buf, p = l.buf[:0], p[i+1:]
 	}
-	if len(l.buf) == 0 {
-		l.buf = nil
-	}
-	return len(p), nil
+	return n, nil
 }
 
 // Flush writes a held-back partial line.

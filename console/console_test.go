@@ -60,3 +60,33 @@ func TestConcurrentLinesDoNotInterleave(t *testing.T) {
 		}
 	}
 }
+
+// A source that never writes a newline gets its text out in MaxLine pieces,
+// and the logger holds back no more than MaxLine bytes.
+func TestLongLines(t *testing.T) {
+	var out strings.Builder
+	l := New(&out).Logger("d1.x")
+	chunk := strings.Repeat("a", 4096)
+	for i := 0; i < 100; i++ {
+		l.Write([]byte(chunk))
+		if len(l.buf) >= MaxLine {
+			t.Fatalf("%d bytes held back", len(l.buf))
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 100*4096/MaxLine {
+		t.Fatalf("%d lines, want %d", len(lines), 100*4096/MaxLine)
+	}
+	for _, line := range lines {
+		if line != "d1.x: "+strings.Repeat("a", MaxLine) {
+			t.Fatalf("line %q", line[:40])
+		}
+	}
+	// A newline after a long partial line: the rest of the line follows.
+	out.Reset()
+	l.Write([]byte(strings.Repeat("b", MaxLine+10) + "\nc\n"))
+	want := "d1.x: " + strings.Repeat("b", MaxLine) + "\nd1.x: bbbbbbbbbb\nd1.x: c\n"
+	if out.String() != want {
+		t.Errorf("got %q", out.String())
+	}
+}

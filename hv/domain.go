@@ -125,9 +125,21 @@ type eptTables struct {
 	phys    *mem.Phys
 	pending []uint64
 	held    int
+	// limit bounds held once the domain's RAM is mapped: what its own
+	// pages need plus an allowance for pages it maps later (shared_info,
+	// grant frames, other domains' grants), so that a domain cannot spend
+	// the frame pool on page tables (0: no limit yet).
+	limit int
 }
 
+// eptTableAllowance is how many EPT tables a domain may add beyond those of
+// its RAM: room for pages mapped in a few scattered 2 MiB regions above it.
+const eptTableAllowance = 64
+
 func (t *eptTables) AllocTable() (uint64, error) {
+	if t.limit != 0 && t.held >= t.limit {
+		return 0, fmt.Errorf("the domain holds %d EPT tables, its limit", t.held)
+	}
 	pa, err := t.frames.Alloc()
 	if err != nil {
 		return 0, err

@@ -13,6 +13,10 @@ import (
 // entries each); the frames are allocated when the domain is created.
 const GrantFrames = 4
 
+// MaxGrantMappings bounds the grants a domain maps at once (a back end
+// maps a few rings and their data pages per front end).
+const MaxGrantMappings = 1024
+
 // grantTable is a domain's grant table: frames the hypervisor owns, which
 // the domain maps into its physical space (XENMAPSPACE_grant_table).
 type grantTable struct {
@@ -205,6 +209,16 @@ func (h *Hypervisor) grantMap(d *Domain, m *grant.MapGrantRef) grant.Status {
 	d.grantHPA[handle] = src
 	m.Handle = handle
 	return grant.Okay
+}
+
+// grantMappedAt says whether d maps another domain's grant at gpa.
+func (h *Hypervisor) grantMappedAt(d *Domain, gpa uint64) bool {
+	for handle := range d.grantHPA {
+		if m, err := h.Grants.Lookup(grant.DomID(d.ID), handle); err == nil && m.HostAddr == gpa {
+			return true
+		}
+	}
+	return false
 }
 
 // grantUnmap removes a grant mapping: from the EPT, then from the books;

@@ -73,7 +73,7 @@ func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, 
 	h := &Hypervisor{
 		CPU: cpu, Frames: frames, Phys: phys, Clock: Clock{KHz: khz},
 		Console: c, Log: c.Logger("hv"), Images: map[string][]byte{}, Events: &evtchn.System{},
-		Grants: grant.NewSystem(grant.Config{MaxFrames: GrantFrames}), pinned: map[uint64]bool{},
+		Grants: grant.NewSystem(grant.Config{MaxFrames: GrantFrames, MaxMappings: MaxGrantMappings}), pinned: map[uint64]bool{},
 		nextID: 1, nextVPID: 1,
 	}
 	// Xen's credit scheduler's 30 ms accounting period and 10 ms slices.
@@ -157,6 +157,7 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if err := h.buildMemory(d); err != nil {
 		return d, err
 	}
+	d.tables.limit = d.tables.held + eptTableAllowance
 	if d.sharedInfo, err = h.Frames.Alloc(); err != nil {
 		return d, fmt.Errorf("no frame for shared_info: %w", err)
 	}

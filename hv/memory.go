@@ -112,6 +112,11 @@ func (h *Hypervisor) addToPhysmap(d *Domain, space uint32, idx, gpfn uint64) int
 	default:
 		return errno(xen.EINVAL)
 	}
+	if h.grantMappedAt(d, gpa) {
+		// Replacing a grant mapping behind the grant system's back
+		// would leave its handle, and the granter's in-use flags, stuck.
+		return errno(xen.EBUSY)
+	}
 	if err := h.mapPage(d, gpa, hpa, ept.RW); err != nil {
 		h.Log.Printf("%s: add_to_physmap space %d index %d at GPA 0x%x: %v", d.Label(), space, idx, gpa, err)
 		return errno(xen.EINVAL)

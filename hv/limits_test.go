@@ -1,0 +1,43 @@
+package hv
+
+import (
+	"strings"
+	"testing"
+
+	"tamavisor/hv/grant"
+	"tamavisor/xen"
+)
+
+// A domain's EPT tables are bounded: past its limit, AllocTable refuses
+// without touching the frame pool.
+func TestEPTTableLimit(t *testing.T) {
+	tbl := &eptTables{held: 70, limit: 70}
+	if _, err := tbl.AllocTable(); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Errorf("AllocTable at the limit: %v", err)
+	}
+	if tbl.held != 70 {
+		t.Errorf("held %d after a refused allocation", tbl.held)
+	}
+}
+
+// add_to_physmap over a page where the domain maps a grant is refused
+// (-EBUSY), and the grant mapping stays usable and unmappable.
+func TestAddToPhysmapOverGrantMapping(t *testing.T) {
+	w, d1, d2, _ := newGrantWorld(t)
+	d1.grantAccess(t, 8, 2, grantedGFN, gtfPermitAccess)
+	at := grantMapAt(d2, 0)
+	st, handle := d2.mapGrant(t, 1, 8, at, gntmapHostMap)
+	if st != grant.Okay {
+		t.Fatalf("map: %v", st)
+	}
+	if r := d2.addToPhysmap(t, xen.DomIDSelf, 0, 0, at>>12); r != -xen.EBUSY {
+		t.Errorf("add_to_physmap(shared_info) over the grant mapping = %d, want %d", r, -xen.EBUSY)
+	}
+	if st := d2.unmapGrant(t, at, handle); st != grant.Okay {
+		t.Errorf("unmap after the refused add_to_physmap: %v", st)
+	}
+	if r := d2.addToPhysmap(t, xen.DomIDSelf, 0, 0, at>>12); r != 0 {
+		t.Errorf("add_to_physmap(shared_info) after the unmap = %d", r)
+	}
+	w.check(t)
+}
