@@ -79,6 +79,12 @@ func main() {
 		os.Exit(1)
 	}
 	d := &dom0{ev: ev, store: xenstore.NewStore(), backends: map[uint16]*backend{}, nextGPA: mapBase}
+	// Tighter than xenstored's defaults for transactions, which hold
+	// copies of the nodes they touch: dom0 has tens of MiB, not GiB, and a
+	// domain's open transactions should cost it a few MiB at most.
+	q := xenstore.DefaultQuotas
+	q.Transactions, q.TransactionNodes = 4, 256
+	d.store.SetQuotas(q)
 	d.local = d.store.Connect(0, true)
 	// /rendezvous is open to every domain ("b0": dom0 owns it, the others
 	// read and write), so that sample and test domains that know only a
@@ -297,12 +303,21 @@ func (d *dom0) release(b *backend) {
 	d.store.Release(b.info.ID)
 }
 
-// serveStore answers a domain's store requests.
+// serveStore answers a domain's store requests. It takes requests off the
+// ring only while its replies have room to wait (about a ring's worth): a
+// domain that does not read its replies is served no further, rather than
+// growing dom0's memory; its requests stay in its own ring.
 func (d *dom0) serveStore(b *backend) {
 	defer b.done.Done()
+	// On a broken ring, stop serving the connection too: its watch events
+	// would otherwise queue for nobody.
+	defer d.store.Disconnect(b.conn)
 	var in xenstore.Reader
 	var out []byte
 	buf := make([]byte, xenstore.RingSize)
+	broken := func(err error) {
+		fmt.Printf("dom0: d%d: its store ring is broken: %v\n", b.info.ID, err)
+	}
 	for {
 		select {
 		case <-b.stop:
@@ -311,25 +326,24 @@ func (d *dom0) serveStore(b *backend) {
 		case <-d.ev.Notify(b.storePort):
 		case <-time.After(100 * time.Millisecond):
 		}
-		for {
-			n, err := b.store.Read(buf)
-			if err != nil {
-				fmt.Printf("dom0: d%d: its store ring is broken: %v\n", b.info.ID, err)
-				return
-			}
-			if n == 0 {
-				break
-			}
-			in.Write(buf[:n])
-		}
-		for {
+		for len(out) < xenstore.RingSize {
 			m, ok, err := in.Next()
 			if err != nil {
 				fmt.Printf("dom0: d%d: bad store request: %v\n", b.info.ID, err)
 				return
 			}
 			if !ok {
-				break
+				// No whole request buffered: take more from the ring.
+				n, err := b.store.Read(buf[:min(len(buf), max(in.Need(), 1))])
+				if err != nil {
+					broken(err)
+					return
+				}
+				if n == 0 {
+					break
+				}
+				in.Write(buf[:n])
+				continue
 			}
 			for _, r := range b.conn.Handle(m) {
 				out = append(out, xenstore.Encode(r)...)
@@ -342,7 +356,7 @@ func (d *dom0) serveStore(b *backend) {
 		if len(out) > 0 {
 			n, err := b.store.Write(out)
 			if err != nil {
-				fmt.Printf("dom0: d%d: its store ring is broken: %v\n", b.info.ID, err)
+				broken(err)
 				return
 			}
 			out = out[n:]

@@ -193,6 +193,7 @@ type Conn struct {
 	txs     []*txn
 	nextTx  uint32
 	pending []Msg
+	dropped int // watch events dropped for want of room (MaxPending)
 }
 
 // Connect opens a connection for domain domid. A privileged connection (the
@@ -239,6 +240,14 @@ func (c *Conn) Closed() bool {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	return c.closed
+}
+
+// Dropped returns how many watch events were dropped for c because too
+// many waited (MaxPending).
+func (c *Conn) Dropped() int {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	return c.dropped
 }
 
 // Pending drains the watch events queued on c by other connections' requests

@@ -826,3 +826,21 @@ func TestConcurrent(t *testing.T) {
 	}
 	checkInvariants(t, s)
 }
+
+// A connection whose server does not take its events holds at most
+// MaxPending of them; the rest are dropped and counted.
+func TestPendingBounded(t *testing.T) {
+	e := newEnv(t)
+	e.want("1", TypeWatch, 0, "dev\x00t1\x00", "OK\x00")
+	for i := 0; i < MaxPending+50; i++ {
+		e.want("0", TypeWrite, 0, fmt.Sprintf("/local/domain/1/dev/n%d\x00", i), "OK\x00")
+	}
+	if n := e.c["1"].Dropped(); n != 50 {
+		t.Errorf("%d events dropped, want 50", n)
+	}
+	if got := e.pending("1"); len(got) != MaxPending {
+		t.Errorf("%d events pending, want %d", len(got), MaxPending)
+	}
+	e.want("0", TypeWrite, 0, "/local/domain/1/dev/last\x00", "OK\x00")
+	wantEvents(t, "after draining", e.pending("1"), "dev/last t1")
+}

@@ -99,10 +99,18 @@ func (s *Store) deliver(o *op, c *Conn, path, token string) {
 	}
 	if mine {
 		o.events = append(o.events, ev)
-	} else {
+	} else if len(c.pending) < MaxPending {
 		c.pending = append(c.pending, ev)
+	} else {
+		c.dropped++ // a connection that does not take its events
 	}
 }
+
+// MaxPending bounds the watch events queued for a connection that its
+// server has not yet taken (Conn.Pending): a domain that stops reading its
+// ring cannot grow the store's memory. Events beyond it are dropped and
+// counted (Conn.Dropped).
+const MaxPending = 256
 
 func dup(q []Msg, payload []byte) bool {
 	for _, m := range q {
