@@ -136,7 +136,7 @@ func (p *pair) yield(role string, n int) {
 	for i := 0; ; i++ {
 		yield()
 		if i%64 == 0 {
-			if _, err := p.st.Read("/rendezvous/" + p.tag + "/done-" + other); err == nil {
+			if p.rv.Done("done-" + other) {
 				break
 			}
 		}
@@ -151,46 +151,41 @@ func (p *pair) yield(role string, n int) {
 }
 
 type pair struct {
-	tag string
-	ev  *guest.EventChannels
-	st  *guest.Store
-	me  uint64
+	ev *guest.EventChannels
+	rv guest.Rendezvous
+	me uint64
 }
 
 func connect(tag string) *pair {
-	p := &pair{tag: tag}
-	var err error
-	if p.ev, err = guest.Events(); err != nil {
+	p := &pair{}
+	ev, err := guest.Events()
+	if err != nil {
 		fail("event channels: %v", err)
 	}
-	if p.st, err = guest.OpenStore(p.ev); err != nil {
+	st, err := guest.OpenStore(ev)
+	if err != nil {
 		fail("store: %v", err)
 	}
-	id, err := p.st.Read("domid")
+	me, err := st.DomID()
 	if err != nil {
 		fail("my domid: %v", err)
 	}
-	p.me, _ = strconv.ParseUint(id, 10, 16)
+	p.ev, p.rv, p.me = ev, guest.Rendezvous{Store: st, Tag: tag}, uint64(me)
 	return p
 }
 
-func (p *pair) publish(name string, v ...any) {
-	if err := p.st.Write("/rendezvous/"+p.tag+"/"+name, strings.TrimSpace(fmt.Sprintln(v...))); err != nil {
+func (p *pair) publish(name string, v ...uint64) {
+	if err := p.rv.Publish(name, v...); err != nil {
 		fail("publishing %s: %v", name, err)
 	}
 }
 
 func (p *pair) await(name string) []uint64 {
-	v, err := p.st.WaitRead("/rendezvous/"+p.tag+"/"+name, 30*time.Second)
+	v, err := p.rv.Await(name, 30*time.Second)
 	if err != nil {
 		fail("waiting for %s: %v", name, err)
 	}
-	var out []uint64
-	for _, s := range strings.Fields(v) {
-		n, _ := strconv.ParseUint(s, 10, 64)
-		out = append(out, n)
-	}
-	return out
+	return v
 }
 
 // evping measures event-channel round trips: notify, then poll for the
@@ -231,7 +226,7 @@ func (p *pair) evpong(n int) {
 		fail("alloc_unbound: %v", err)
 	}
 	p.ev.Mask(port)
-	p.publish("pong", p.me, port)
+	p.publish("pong", p.me, uint64(port))
 	for i := 0; i < n+10; i++ {
 		if err := p.ev.Poll(port); err != nil {
 			fail("poll: %v", err)
@@ -283,6 +278,6 @@ func (p *pair) ggrant() {
 	if err != nil {
 		fail("grant: %v", err)
 	}
-	p.publish("ggrant", p.me, ref)
+	p.publish("ggrant", p.me, uint64(ref))
 	p.await("gmap-done")
 }

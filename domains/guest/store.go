@@ -5,6 +5,7 @@ package guest
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -173,4 +174,63 @@ func (s *Store) WaitRead(path string, timeout time.Duration) (string, error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// DomID returns this domain's id, as the store knows it (the relative key
+// "domid" that the privileged domain writes for every domain).
+func (s *Store) DomID() (DomID, error) {
+	v, err := s.Read("domid")
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(v, 10, 16)
+	if err != nil {
+		return 0, fmt.Errorf("guest: domid %q: %w", v, err)
+	}
+	return DomID(n), nil
+}
+
+// Rendezvous is where two domains that share only a tag meet: keys under
+// /rendezvous/<tag>, a directory dom0 opens to every domain. Each end
+// publishes numbers (domain ids, ports, grant references) and awaits the
+// other's.
+type Rendezvous struct {
+	Store *Store
+	Tag   string
+}
+
+// Key returns the path of a rendezvous key.
+func (r Rendezvous) Key(name string) string { return "/rendezvous/" + r.Tag + "/" + name }
+
+// Publish writes numbers under a key, separated by spaces.
+func (r Rendezvous) Publish(name string, v ...uint64) error {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.FormatUint(x, 10)
+	}
+	return r.Store.Write(r.Key(name), strings.Join(s, " "))
+}
+
+// Await reads a key's numbers, waiting up to timeout for the other end to
+// write it.
+func (r Rendezvous) Await(name string, timeout time.Duration) ([]uint64, error) {
+	v, err := r.Store.WaitRead(r.Key(name), timeout)
+	if err != nil {
+		return nil, err
+	}
+	var out []uint64
+	for _, s := range strings.Fields(v) {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("guest: %s = %q: not numbers", r.Key(name), v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Done reports whether a key exists yet, without waiting.
+func (r Rendezvous) Done(name string) bool {
+	_, err := r.Store.Read(r.Key(name))
+	return err == nil
 }

@@ -38,6 +38,7 @@ type peer struct {
 	ev        *guest.EventChannels
 	st        *guest.Store
 	me        guest.DomID
+	rv        guest.Rendezvous
 	failed    int
 }
 
@@ -62,12 +63,10 @@ func main() {
 	if p.st, err = guest.OpenStore(p.ev); err != nil {
 		p.fatal("store: %v", err)
 	}
-	id, err := p.st.Read("domid")
-	if err != nil {
+	if p.me, err = p.st.DomID(); err != nil {
 		p.fatal("reading my domid: %v", err)
 	}
-	n, _ := strconv.Atoi(id)
-	p.me = guest.DomID(n)
+	p.rv = guest.Rendezvous{Store: p.st, Tag: p.tag}
 	count := 0
 	if len(f) > 2 {
 		count, _ = strconv.Atoi(f[2])
@@ -106,36 +105,25 @@ func (p *peer) check(ok bool, format string, a ...any) {
 	fmt.Printf("%s: %s: WRONG\n", p.role, fmt.Sprintf(format, a...))
 }
 
-// key is a rendezvous key of this pair.
-func (p *peer) key(name string) string { return "/rendezvous/" + p.tag + "/" + name }
-
-func (p *peer) publish(name string, v ...any) {
-	if err := p.st.Write(p.key(name), strings.TrimSpace(fmt.Sprintln(v...))); err != nil {
-		p.fatal("writing %s: %v", p.key(name), err)
+// publish and await are the pair's rendezvous (guest.Rendezvous); a
+// failure ends the domain.
+func (p *peer) publish(name string, v ...uint64) {
+	if err := p.rv.Publish(name, v...); err != nil {
+		p.fatal("writing %s: %v", p.rv.Key(name), err)
 	}
 }
 
-// await reads a rendezvous key as numbers, waiting for the other end to
-// write it.
 func (p *peer) await(name string) []uint64 {
-	v, err := p.st.WaitRead(p.key(name), timeout)
+	v, err := p.rv.Await(name, timeout)
 	if err != nil {
-		p.fatal("waiting for %s: %v", p.key(name), err)
+		p.fatal("waiting for %s: %v", p.rv.Key(name), err)
 	}
-	var out []uint64
-	for _, s := range strings.Fields(v) {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			p.fatal("%s = %q: not numbers", p.key(name), v)
-		}
-		out = append(out, n)
-	}
-	return out
+	return v
 }
 
 // ping publishes its id, binds to pong's port and bounces n notifications.
 func (p *peer) ping(n int) {
-	p.publish("ping", p.me)
+	p.publish("ping", uint64(p.me))
 	pong := p.await("pong") // domid port
 	if len(pong) != 2 {
 		p.fatal("pong published %v, not a domid and a port", pong)
@@ -166,7 +154,7 @@ func (p *peer) ping(n int) {
 	if n > 0 {
 		fmt.Printf("ping: event-channel round trip: %d TSC ticks\n", ticks/uint64(n))
 	}
-	p.publish("ping-count", done)
+	p.publish("ping-count", uint64(done))
 	got := p.await("pong-count")
 	p.check(len(got) == 1 && got[0] == uint64(n), "pong counted %v notifications, %d sent", got, n)
 }
@@ -178,7 +166,7 @@ func (p *peer) pong(n int) {
 	if err != nil {
 		p.fatal("alloc_unbound for d%d: %v", ping[0], err)
 	}
-	p.publish("pong", p.me, port)
+	p.publish("pong", uint64(p.me), uint64(port))
 	got := 0
 	for got < n {
 		if !p.ev.Wait(port, timeout) {
@@ -189,7 +177,7 @@ func (p *peer) pong(n int) {
 			p.fatal("answer %d: %v", got, err)
 		}
 	}
-	p.publish("pong-count", got)
+	p.publish("pong-count", uint64(got))
 	sent := p.await("ping-count")
 	p.check(got == n && len(sent) == 1 && sent[0] == uint64(got), "%d notifications received, ping sent %v", got, sent)
 }
@@ -220,7 +208,7 @@ func (p *peer) granter() {
 	if err1 != nil || err2 != nil || err3 != nil {
 		p.fatal("granting: %v %v %v", err1, err2, err3)
 	}
-	p.publish("granter", p.me, rw, ro, other)
+	p.publish("granter", uint64(p.me), uint64(rw), uint64(ro), uint64(other))
 
 	p.await("mapped")
 	got := string(pages[:len(fromB)])
@@ -237,7 +225,7 @@ func (p *peer) granter() {
 }
 
 func (p *peer) grantee() {
-	p.publish("grantee", p.me)
+	p.publish("grantee", uint64(p.me))
 	g := p.await("granter") // domid rw ro other
 	if len(g) != 4 {
 		p.fatal("granter published %v", g)
