@@ -27,8 +27,8 @@ func (h *Hypervisor) Run() {
 		if len(h.domains) == 0 {
 			return
 		}
-		h.pollConsole()
 		now := rdtsc()
+		h.pollConsole(now)
 		earliest := h.fireTimers(now)
 		sid, slice, ok := h.Sched.Pick(cpu, now)
 		if !ok {
@@ -153,13 +153,6 @@ func (h *Hypervisor) unpause(d *Domain) {
 // vCPU preempts it, or its domain ends.
 func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 	d := v.Dom
-	if h.current != v {
-		if err := v.VMCS.Load(); err != nil {
-			h.Kill(d, "%v", err)
-			return
-		}
-		h.current = v
-	}
 	if h.loaded != v {
 		h.loadMSRs(v)
 	}
@@ -173,6 +166,17 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 	// The loop is the exit path's Go half: it takes the TSC readings the
 	// assembly made at entry and exit rather than reading the TSC again.
 	for v.State == VCPURunnable && d.State == DomainRunning {
+		// The vCPU's VMCS must be current before the upcall step reads
+		// and writes it: another vCPU ran last, or an exit handler made
+		// another VMCS current (domain creation sets up the new
+		// domain's).
+		if h.current != v {
+			if err := v.VMCS.Load(); err != nil {
+				h.Kill(d, "%v", err)
+				break
+			}
+			h.current = v
+		}
 		if v.Timer != 0 && v.Timer <= now {
 			h.timerFired(v)
 		}
@@ -188,15 +192,6 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 			break
 		}
 		r.Timer = min((end-now)>>shift, 0xffff_ffff)
-		if h.current != v {
-			// An exit handler made another VMCS current (domain
-			// creation sets up the new domain's).
-			if err := v.VMCS.Load(); err != nil {
-				h.Kill(d, "%v", err)
-				break
-			}
-			h.current = v
-		}
 		if v.msrsDirty {
 			h.loadMSRs(v)
 		}
