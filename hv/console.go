@@ -12,11 +12,14 @@ const maxConsoleIn = 4096
 
 // pollConsole takes what the console received (ConsoleIn) and tells the
 // privileged domain through VIRQ_CONSOLE (public/xen.h), as Xen does for
-// input on its serial console.
-func (h *Hypervisor) pollConsole() {
-	if h.ConsoleIn == nil {
+// input on its serial console. It looks at most once a millisecond: the run
+// loop calls it at every scheduling decision, and a UART register read
+// costs about a microsecond on real hardware.
+func (h *Hypervisor) pollConsole(now uint64) {
+	if h.ConsoleIn == nil || now < h.consoleNext {
 		return
 	}
+	h.consoleNext = now + h.Clock.Ticks(1_000_000)
 	got := false
 	for i := 0; i < 64; i++ {
 		c, ok := h.ConsoleIn()

@@ -22,10 +22,18 @@ func TestConsoleInput(t *testing.T) {
 		typed = typed[1:]
 		return c, true
 	}
-	e.h.pollConsole()
+	now := uint64(1)
+	e.h.pollConsole(now)
 	if string(e.h.consoleIn) != "list\r" {
 		t.Fatalf("waiting input %q", e.h.consoleIn)
 	}
+	// Within the millisecond, the console is not read again.
+	typed = []byte("x")
+	e.h.pollConsole(now + e.h.Clock.Ticks(999_000))
+	if string(e.h.consoleIn) != "list\r" || len(typed) != 1 {
+		t.Fatalf("polled again within a millisecond: %q waiting", e.h.consoleIn)
+	}
+	typed = nil
 	if r := e.vmcall(xen.HypercallConsoleIO, xen.ConsoleIORead, 16, 4<<20); r != efault {
 		t.Errorf("read into a buffer beyond memory = %d, want %d", r, efault)
 	}
@@ -43,7 +51,8 @@ func TestConsoleInput(t *testing.T) {
 	// A flood is bounded: the rest is dropped and counted.
 	e.h.ConsoleIn = func() (byte, bool) { return 'x', true }
 	for i := 0; i < 2*maxConsoleIn/64; i++ {
-		e.h.pollConsole()
+		now += e.h.Clock.Ticks(1_000_000)
+		e.h.pollConsole(now)
 	}
 	if len(e.h.consoleIn) != maxConsoleIn || e.h.consoleDropped != maxConsoleIn {
 		t.Errorf("%d bytes waiting, %d dropped; want %d and %d", len(e.h.consoleIn), e.h.consoleDropped, maxConsoleIn, maxConsoleIn)

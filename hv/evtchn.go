@@ -117,8 +117,8 @@ func (h *Hypervisor) schedPoll(v *VCPU, arg uint64) int64 {
 	if err != nil {
 		return faultErrno(err)
 	}
-	polled := make([]evtchn.Port, n)
-	for i := range polled {
+	polled := v.pollPorts[:0] // reuses the last poll's array
+	for i := uint32(0); i < n; i++ {
 		p := evtchn.Port(binary.LittleEndian.Uint32(list[i*4:]))
 		if p >= evtchn.NumPorts {
 			return errno(xen.EINVAL) // Xen's do_poll: a port beyond the domain's
@@ -126,7 +126,7 @@ func (h *Hypervisor) schedPoll(v *VCPU, arg uint64) int64 {
 		if h.Events.Pending(evtchn.DomID(v.Dom.ID), p) {
 			return 0
 		}
-		polled[i] = p
+		polled = append(polled, p)
 	}
 	if timeout != 0 {
 		v.Timer = max(h.Clock.Ticks(timeout), 1)

@@ -51,6 +51,7 @@ type Hypervisor struct {
 	ConsoleIn      func() (byte, bool)
 	consoleIn      []byte
 	consoleDropped int
+	consoleNext    uint64 // the TSC before which pollConsole does not look
 
 	running *VCPU // the vCPU in runSlice, if any
 	preempt bool  // a woken vCPU should take the CPU from running
