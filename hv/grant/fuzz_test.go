@@ -119,6 +119,26 @@ func (f *fuzzState) freed(m Mapping, g *domain, self bool) {
 	}
 }
 
+// freedBatch is freed for mappings of one frame released together: at
+// most one reports the frame free, and one must if the frame's granter is
+// removed and no mapping of it remains.
+func (f *fuzzState) freedBatch(ms []Mapping, g *domain, self bool) {
+	var free []Mapping
+	for _, m := range ms {
+		if m.FreeFrame {
+			free = append(free, m)
+		}
+	}
+	switch len(free) {
+	case 0:
+		f.freed(ms[len(ms)-1], g, self)
+	case 1:
+		f.freed(free[0], g, self)
+	default:
+		f.t.Fatalf("%+v: the frame reported free %d times", ms, len(free))
+	}
+}
+
 // stillMapped reports whether a pin of frame k remains.
 func (f *fuzzState) stillMapped(k fuzzFrame) bool {
 	f.w.s.mu.Lock()
@@ -279,12 +299,24 @@ func (f *fuzzState) step(in *fuzzInput) {
 				f.t.Fatalf("pin %+v", p)
 			}
 		}
+		// RemoveDomain releases the mappings all at once: of those of one
+		// frame, exactly the last reports it free, so the check is per
+		// frame, on the whole batch.
+		released := map[fuzzFrame][]Mapping{}
+		var order []fuzzFrame
 		for _, m := range rel {
 			x, ok := f.dropHandle(d, m.Handle)
 			if !ok {
 				f.t.Fatalf("released unknown mapping %+v", m)
 			}
-			f.freed(m, x.granter, x.granter == zombie)
+			k := fuzzFrame{x.granter, m.Frame}
+			if released[k] == nil {
+				order = append(order, k)
+			}
+			released[k] = append(released[k], m)
+		}
+		for _, k := range order {
+			f.freedBatch(released[k], k.g, k.g == zombie)
 		}
 		w.add(f.t, d)
 	}
