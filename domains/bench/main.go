@@ -135,10 +135,10 @@ func (p *pair) yield(role string, n int) {
 	p.publish("done-"+role, 1)
 	for i := 0; ; i++ {
 		yield()
-		if i%64 == 0 {
-			if p.rv.Done("done-" + other) {
-				break
-			}
+		// The other is done, or gone: the store removes a domain's
+		// keys with it, so its ready key vanishing means it ended.
+		if i%64 == 0 && (p.rv.Done("done-"+other) || !p.rv.Done("ready-"+other)) {
+			break
 		}
 	}
 	if role != "a" {
