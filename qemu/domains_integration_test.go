@@ -59,10 +59,12 @@ func noWrong(t *testing.T, res *testbed.Result) {
 // serves the store and consoles; two domains ping-pong 10,000 event
 // notifications; two share pages by grant; a domU calls every control
 // operation; another hands the hypervisor bad arguments; a Xen PVH guest
-// written in C reads a store key. dom0 waits for them all, lists the
+// written in C reads a store key; one floods the store with 20,000
+// requests, which dom0 must answer without running out of memory (it did
+// once, with a 16 MiB runtime region). dom0 waits for them all, lists the
 // domains and ends.
 const servicesScenarios = "tamavisor.domains=" +
-	"dom0,priv=1,args=wait~ping:wait~pong:wait~granter:wait~grantee:wait~domctl:wait~badargs:wait~xenpvh:wait~pvhmod:list:shutdown" +
+	"dom0,priv=1,args=wait~ping:wait~pong:wait~granter:wait~grantee:wait~domctl:wait~badargs:wait~xenpvh:wait~pvhmod:wait~flood:list:shutdown" +
 	"+peer,name=ping,args=ping~t1~10000" +
 	"+peer,name=pong,args=pong~t1~10000" +
 	"+peer,name=granter,args=granter~t2" +
@@ -70,7 +72,8 @@ const servicesScenarios = "tamavisor.domains=" +
 	"+hostile,name=domctl,args=domctl" +
 	"+hostile,name=badargs,args=badargs" +
 	"+xenpvh,mem=2" +
-	"+pvhmod,mem=2" // the same C guest, from a boot module
+	"+pvhmod,mem=2" + // the same C guest, from a boot module
+	"+hostile,name=flood,args=storeflood"
 
 func TestBochsServices(t *testing.T) {
 	t.Parallel()
@@ -120,6 +123,10 @@ func TestBochsServices(t *testing.T) {
 		`^hv: boot module 0: image "pvhmod" \(\d+ bytes\)$`,
 		`^d8\.pvhmod: xenpvh: store: name = pvhmod$`,
 		`^hv: d8\.pvhmod: shut down: poweroff \(no exit status\)$`,
+		// A store flood: every request answered, dom0 still serving.
+		`^d9\.flood: storeflood: 20000 requests, 20000 answered ENOENT$`,
+		`^hv: d9\.flood: shut down: poweroff \(exit status 0\)$`,
+		`^d0\.dom0: dom0: flood has ended$`,
 		`^hv: d0\.dom0: shut down: poweroff \(exit status 0\)$`,
 		`^hv: power-off status=0$`)
 	noWrong(t, res)

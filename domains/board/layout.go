@@ -8,7 +8,9 @@ const (
 	RAMStart = 0x0010_0000
 	// RAMSize is its default size (the linkramsize build tag lets a
 	// domain choose its own).
-	RAMSize = 0x0100_0000 // 16 MiB
+	// 24 MiB: the runtime grows its heap in 4 MiB arenas, and dom0
+	// serving a store flood needed more than 16 MiB gave it.
+	RAMSize = 0x0180_0000 // 24 MiB
 	// TextAddress is where the domain's text is linked (-T).
 	TextAddress = RAMStart + 0x1_0000
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"tamavisor/boot/bootinfo"
 	"tamavisor/boot/entry"
@@ -28,11 +29,25 @@ func init() {
 	need, end := runtime.MemRegion()
 	for _, r := range info.AvailableRegions() {
 		if r.Start <= need && r.End() >= end {
+			setMemoryLimit(end)
 			return
 		}
 	}
 	fmt.Printf("board: the domain's memory map does not cover the Go runtime's region 0x%x-0x%x: give the domain more memory\n", need, end)
 	os.Exit(3)
+}
+
+// setMemoryLimit tells the garbage collector how much memory the runtime
+// has, from the end of the image's data to the g0 stack below the region's
+// end, so that it collects harder as the heap nears it rather than failing
+// to grow (TamaGo's heap takes 4 MiB arenas straight from this region).
+func setMemoryLimit(end uint64) {
+	_, dataEnd := runtime.DataRegion()
+	top := end - ramStackOffset - 64<<10 // the g0 stack (runtime/sys_tamago_amd64.s)
+	if top <= dataEnd {
+		return
+	}
+	debug.SetMemoryLimit(int64(top - dataEnd))
 }
 
 // Cmdline returns the domain's command line (PVH start_info cmdline).

@@ -7,6 +7,7 @@ import (
 
 	"tamavisor/abi"
 	"tamavisor/domains/board"
+	"tamavisor/domains/guest"
 	"tamavisor/hv/grant"
 	"tamavisor/xen"
 )
@@ -138,4 +139,28 @@ func put16(b []byte, v uint16) { b[0], b[1] = byte(v), byte(v>>8) }
 func put32(b []byte, v uint32) {
 	put16(b, uint16(v))
 	put16(b[2:], uint16(v>>16))
+}
+
+// storeFlood reads a missing key of the store over and over: dom0 must
+// answer every request and stay up for the other domains.
+func storeFlood() int {
+	ev, err := guest.Events()
+	if err != nil {
+		fmt.Printf("storeflood: %v\n", err)
+		return 1
+	}
+	st, err := guest.OpenStore(ev)
+	if err != nil {
+		fmt.Printf("storeflood: %v\n", err)
+		return 1
+	}
+	const n = 20_000
+	missing := 0
+	for i := 0; i < n; i++ {
+		if _, err := st.Read("no-such-key"); err != nil {
+			missing++
+		}
+	}
+	fmt.Printf("storeflood: %d requests, %d answered ENOENT\n", n, missing)
+	return 0
 }

@@ -16,6 +16,8 @@
 //	        references and operation numbers: each gets its Xen errno (or
 //	        grant status), and the domain goes on
 //
+//	storeflood  send the store 20,000 requests as fast as it answers
+//
 // The domctl and badargs modes print one line per call, "ok" when the
 // hypervisor answered as expected, then a summary line that tests look for.
 package main
@@ -58,6 +60,8 @@ func main() {
 		os.Exit(domctl())
 	case mode == "badargs":
 		os.Exit(badargs())
+	case mode == "storeflood":
+		os.Exit(storeFlood())
 	case strings.HasPrefix(mode, "exit="):
 		n, err := strconv.Atoi(strings.TrimPrefix(mode, "exit="))
 		if err != nil {
