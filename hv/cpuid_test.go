@@ -238,7 +238,7 @@ func TestCPUIDCache(t *testing.T) {
 	}
 	first := map[[2]uint32][4]uint32{}
 	// Leaves in different slots of the direct-mapped cache.
-	leaves := [][2]uint32{{0, 0}, {7, 0}, {0xd, 0}, {0xd, 1}, {0x8000_0001, 0}, {0x8000_0002, 0}, {0x16, 0}}
+	leaves := [][2]uint32{{0, 0}, {7, 0}, {0xd, 0}, {0xd, 1}, {0x8000_0001, 0}, {0x8000_0002, 0}, {0x16, 1}}
 	for _, l := range leaves {
 		first[l] = e.cpuid(t, l[0], l[1])
 	}
@@ -300,8 +300,8 @@ func TestCPUIDAdvance(t *testing.T) {
 // but each still gets its own answer.
 func TestCPUIDCacheCollision(t *testing.T) {
 	e := newTestVCPU(t, 4)
-	a, b := [2]uint32{0xd, 1}, [2]uint32{0x8000_0008, 0}
-	if cpuidSlot(a[0], a[1]) != cpuidSlot(b[0], b[1]) {
+	a, b := [2]uint32{0xd, 1}, [2]uint32{0x8000_0002, 6} // the brand string ignores the subleaf
+	if vmx.CPUIDSlot(a[0], a[1]) != vmx.CPUIDSlot(b[0], b[1]) {
 		t.Fatalf("the test expects leaves %#x and %#x in one slot", a, b)
 	}
 	want := map[[2]uint32][4]uint32{

@@ -130,10 +130,12 @@ func handleInterruptWindow(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 }
 
 // handleCPUID answers CPUID from the filtered view (GuestCPUID), through a
-// small per-vCPU cache: guests ask the same few leaves again and again.
+// small per-vCPU cache: guests ask the same few leaves again and again, and
+// the exit path in assembly answers the cached ones without coming here
+// (vmx.CPUIDCache).
 func handleCPUID(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	leaf, sub := uint32(v.Regs.GPR[vmx.RAX]), uint32(v.Regs.GPR[vmx.RCX])
-	out, ok := v.cpuidCache.get(leaf, sub)
+	out, ok := v.Regs.CPUIDCache.Get(leaf, sub)
 	if !ok {
 		view := h.cpuidView
 		view.APICID = v.ID
@@ -142,37 +144,12 @@ func handleCPUID(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 		}
 		out = GuestCPUID(leaf, sub, h.cpuid, view)
 		if leaf != 1 {
-			v.cpuidCache.put(leaf, sub, out)
+			v.Regs.CPUIDCache.Put(leaf, sub, out)
 		}
 	}
 	g := &v.Regs.GPR
 	g[vmx.RAX], g[vmx.RBX], g[vmx.RCX], g[vmx.RDX] = uint64(out[0]), uint64(out[1]), uint64(out[2]), uint64(out[3])
 	v.advance()
-}
-
-// cpuidCache is a direct-mapped cache of a vCPU's CPUID answers.
-type cpuidCache [16]struct {
-	leaf, sub uint32
-	valid     bool
-	out       [4]uint32
-}
-
-func cpuidSlot(leaf, sub uint32) uint32 { return (leaf ^ leaf>>27 ^ sub*5) & 15 }
-
-func (c *cpuidCache) get(leaf, sub uint32) ([4]uint32, bool) {
-	e := &c[cpuidSlot(leaf, sub)]
-	if e.valid && e.leaf == leaf && e.sub == sub {
-		return e.out, true
-	}
-	return [4]uint32{}, false
-}
-
-func (c *cpuidCache) put(leaf, sub uint32, out [4]uint32) {
-	c[cpuidSlot(leaf, sub)] = struct {
-		leaf, sub uint32
-		valid     bool
-		out       [4]uint32
-	}{leaf, sub, true, out}
 }
 
 // handleHLT blocks the vCPU until its timer or an upcall. A guest that

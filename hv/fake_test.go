@@ -223,7 +223,7 @@ func initTestVCPU(v *VCPU, vmcs fieldMap, ctl vmx.ControlSet) {
 	vmcs.Write64(vmx.GuestIA32PAT, 0x0007_0406_0007_0406)
 	vmcs.WriteNat(vmx.GuestRFLAGS, 0x2)
 	vmcs.WriteNat(vmx.GuestRSP, 0x8_0000)
-	vmcs.Write32(vmx.GuestSSAccessRights, ssARRing0)
+	v.Regs.SSAccessRights = ssARRing0 // GUEST_SS_AR_BYTES, as the exit path reads it
 	vmcs.Write32(vmx.VMEntryControls, ctl.Entry)
 	vmcs.Write32(vmx.CPUBasedVMExecControl, ctl.Proc)
 	v.Regs.RIP = testRIP
@@ -277,7 +277,7 @@ func newTestVCPU(tb testing.TB, memMiB int) *testEnv {
 	// Hypercalls use the 64-bit convention unless a test says otherwise:
 	// IA-32e mode and a 64-bit code segment (CS.L, access rights 0xa09b).
 	v := &VCPU{Dom: d, hv: h, vmcs: vmcs, entryCtls: ctl.Entry | vmx.EntryIA32eModeGuest, procCtls: ctl.Proc}
-	vmcs.Write32(vmx.GuestCSAccessRights, 0xa09b)
+	v.Regs.CSAccessRights = 0xa09b // GUEST_CS_AR_BYTES, as the exit path reads it
 	d.VCPU = v
 	h.domains = append(h.domains, d)
 	if err := h.Events.AddDomain(evtchn.DomID(d.ID), evtchn.NewMem(4096), 1); err != nil {
@@ -463,7 +463,7 @@ func (e *testEnv) hypercall(nr uint64, args ...uint64) int64 {
 	var c Hypercall
 	c.Nr = nr
 	copy(c.Args[:], args)
-	return e.h.hypercall(e.v, c)
+	return e.h.hypercall(e.v, &c)
 }
 
 // exit runs a VM exit with a qualification through dispatch.

@@ -114,7 +114,7 @@ func FuzzHypercall(f *testing.F) {
 			}
 		}
 		if mode&fuzzUser != 0 {
-			e.vmcs.Write32(vmx.GuestSSAccessRights, ssARRing3)
+			e.v.Regs.SSAccessRights = ssARRing3
 		}
 		// The page the first pointer argument names, or the one after
 		// the page tables.

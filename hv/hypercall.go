@@ -21,23 +21,29 @@ type Hypercall struct {
 	Args [5]uint64
 }
 
-// hypercallArgs reads a hypercall from the guest's registers: Xen's x86-64
-// convention (RDI, RSI, RDX, R10, R8) for a guest in 64-bit mode, its x86-32
-// convention (EBX, ECX, EDX, ESI, EDI, 32-bit values) otherwise
-// (public/xen.h).
-func hypercallArgs(r *vmx.GuestRegs, long bool) Hypercall {
-	g := &r.GPR
+// hypercallArgs reads a hypercall from the guest's registers into c: Xen's
+// x86-64 convention (RDI, RSI, RDX, R10, R8) for a guest in 64-bit mode, its
+// x86-32 convention (EBX, ECX, EDX, ESI, EDI, 32-bit values) otherwise
+// (public/xen.h). It fills c in place: the exit path is short enough that
+// copying a Hypercall around shows in the round trip.
+func hypercallArgs(c *Hypercall, r *vmx.GuestRegs, long bool) {
+	// One field at a time: an array literal goes through a zeroed
+	// temporary.
+	g, a := &r.GPR, &c.Args
 	if long {
-		return Hypercall{Nr: g[vmx.RAX], Args: [5]uint64{g[vmx.RDI], g[vmx.RSI], g[vmx.RDX], g[vmx.R10], g[vmx.R8]}}
+		c.Nr = g[vmx.RAX]
+		a[0], a[1], a[2], a[3], a[4] = g[vmx.RDI], g[vmx.RSI], g[vmx.RDX], g[vmx.R10], g[vmx.R8]
+		return
 	}
-	w := func(i int) uint64 { return g[i] & 0xffff_ffff }
-	return Hypercall{Nr: w(vmx.RAX), Args: [5]uint64{w(vmx.RBX), w(vmx.RCX), w(vmx.RDX), w(vmx.RSI), w(vmx.RDI)}}
+	const w = 0xffff_ffff
+	c.Nr = g[vmx.RAX] & w
+	a[0], a[1], a[2], a[3], a[4] = g[vmx.RBX]&w, g[vmx.RCX]&w, g[vmx.RDX]&w, g[vmx.RSI]&w, g[vmx.RDI]&w
 }
 
 // longMode says whether the guest executes 64-bit code: CS.L (bit 13 of
 // the access rights, SDM Vol. 3C 25.4.1) in IA-32e mode.
 func (v *VCPU) longMode() bool {
-	return v.entryCtls&vmx.EntryIA32eModeGuest != 0 && v.vmcs.Read32(vmx.GuestCSAccessRights)&(1<<13) != 0
+	return v.entryCtls&vmx.EntryIA32eModeGuest != 0 && v.Regs.CSAccessRights&(1<<13) != 0
 }
 
 // errno turns a Xen errno into the value RAX returns.
@@ -48,13 +54,13 @@ func errno(e int) int64 { return -int64(e) }
 func handleVMCALL(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	v.Dom.Stats.Hypercalls++
 	long := v.longMode()
-	call := hypercallArgs(&v.Regs, long)
 	var ret int64
 	if v.cpl() != 0 {
 		ret = errno(xen.EPERM)
 	} else {
 		v.inHypercall = true
-		ret = h.hypercall(v, call)
+		hypercallArgs(&v.call, &v.Regs, long)
+		ret = h.hypercall(v, &v.call)
 		v.inHypercall, v.pagingValid = false, false
 	}
 	if v.Dom.State >= DomainDying {
@@ -72,7 +78,7 @@ func handleVMCALL(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 // linear address, translated through the guest's page tables and its EPT;
 // every length is bounded; a bad one is -EFAULT or -EINVAL for the caller,
 // never a fault of the hypervisor.
-func (h *Hypervisor) hypercall(v *VCPU, c Hypercall) int64 {
+func (h *Hypervisor) hypercall(v *VCPU, c *Hypercall) int64 {
 	switch c.Nr {
 	case xen.HypercallConsoleIO:
 		return h.consoleIO(v, c.Args[0], c.Args[1], c.Args[2])

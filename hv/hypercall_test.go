@@ -524,7 +524,7 @@ func TestHypercallFromUserMode(t *testing.T) {
 	} {
 		e := newTestVCPU(t, 4)
 		e.write(t, 0x1000, []byte("user\n"))
-		e.vmcs.Write32(vmx.GuestSSAccessRights, ssARRing3)
+		e.v.Regs.SSAccessRights = ssARRing3
 		if r := e.vmcall(c[0], c[1:]...); r != eperm {
 			t.Errorf("hypercall %d from CPL 3 = %d, want -EPERM", c[0], r)
 		}
@@ -540,8 +540,8 @@ func TestHypercallFromUserMode(t *testing.T) {
 	// CPL 1 and 2 are not kernel mode either; only SS.DPL counts.
 	for _, ar := range []uint32{0xc0b3, 0xc0d3} { // DPL 1, DPL 2
 		e := newTestVCPU(t, 4)
-		e.vmcs.Write32(vmx.GuestSSAccessRights, ar)
-		e.vmcs.Write32(vmx.GuestCSAccessRights, 0xa09b) // DPL 0
+		e.v.Regs.SSAccessRights = uint64(ar)
+		e.v.Regs.CSAccessRights = 0xa09b // DPL 0
 		if r := e.vmcall(xen.HypercallXenVersion, xen.XenVerVersion); r != eperm {
 			t.Errorf("hypercall with SS access rights %#x = %d", ar, r)
 		}
@@ -553,7 +553,7 @@ func TestHypercallFromUserMode(t *testing.T) {
 func TestHypercall32(t *testing.T) {
 	e := newTestVCPU(t, 4)
 	e.v.entryCtls &^= vmx.EntryIA32eModeGuest
-	e.vmcs.Write32(vmx.GuestCSAccessRights, 0xc09b) // 32-bit code (D=1, L=0)
+	e.v.Regs.CSAccessRights = 0xc09b // 32-bit code (D=1, L=0)
 	msg := []byte("from 32-bit code\n")
 	e.write(t, 0x3000, msg)
 	g := &e.v.Regs.GPR

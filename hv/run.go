@@ -162,6 +162,7 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 	start := rdtsc()
 	sliceEnd := start + slice
 	shift := h.CPU.Caps.PreemptionTimerShift()
+	r.TimerShift = uint64(shift)
 	now := start
 	// The loop is the exit path's Go half: it takes the TSC readings the
 	// assembly made at entry and exit rather than reading the TSC again.
@@ -191,16 +192,27 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 		if end <= now {
 			break
 		}
-		r.Timer = min((end-now)>>shift, 0xffff_ffff)
+		r.Timer = (end - now) >> shift
+		r.Deadline = end // the CPUID fast path re-arms the timer from it
+		if r.Timer > 0xffff_ffff {
+			r.Timer, r.Deadline = 0xffff_ffff, 0 // no fast path: Go re-arms it
+		}
 		if v.msrsDirty {
 			h.loadMSRs(v)
 		}
-		if err := vmx.Run(v.VMCS, r); err != nil {
-			h.Kill(d, "refused: %v\n%s", err, h.dump(v))
+		if st := vmx.Run(v.VMCS, r); st != vmx.VMsucceed {
+			h.Kill(d, "refused: %v\n%s", v.VMCS.EntryFailure(st), h.dump(v))
 			break
 		}
-		d.Stats.HostTicks += r.EntryTSC - now
-		d.Stats.GuestTicks += r.ExitTSC - r.EntryTSC
+		// The exits the assembly answered (vmx.GuestRegs.FastCPUID) count
+		// as exits, their guest time as guest time.
+		guest := r.ExitTSC - r.EntryTSC + r.FastGuestTicks
+		d.Stats.GuestTicks += guest
+		d.Stats.HostTicks += r.ExitTSC - now - guest
+		if r.FastCPUID != 0 {
+			d.Stats.Exits[vmx.ExitReasonCPUID] += r.FastCPUID
+			r.FastCPUID, r.FastGuestTicks = 0, 0
+		}
 		now = r.ExitTSC
 
 		// Dispatch: the one table from exit reason to handler.

@@ -56,8 +56,7 @@ type VCPU struct {
 	pagingCache              Paging
 	pagingValid, inHypercall bool
 	sid                      sched.VCPUID
-
-	cpuidCache cpuidCache
+	call                     Hypercall // the hypercall being handled
 }
 
 // Guest state bits (SDM Vol. 3A 2.3, 2.5).
@@ -113,7 +112,7 @@ func (v *VCPU) paging() Paging {
 
 // cpl is the guest's current privilege level: SS.DPL (SDM Vol. 3C 25.4.1).
 func (v *VCPU) cpl() int {
-	return int(v.vmcs.Read32(vmx.GuestSSAccessRights)>>5) & 3
+	return int(v.Regs.SSAccessRights>>5) & 3
 }
 
 // interruptible says whether an external interrupt can be injected now:

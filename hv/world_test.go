@@ -196,7 +196,7 @@ func (w *world) addDomain(tb testing.TB, id uint16, name string, memMiB int, pri
 	// convention, paging off (linear = physical), CPL 0, interrupts off.
 	vmcs := fieldMap{}
 	v := &VCPU{Dom: d, hv: h, vmcs: vmcs, sid: schedID(d, 0), entryCtls: ctl.Entry | vmx.EntryIA32eModeGuest, procCtls: ctl.Proc}
-	vmcs.Write32(vmx.GuestCSAccessRights, 0xa09b)
+	v.Regs.CSAccessRights = 0xa09b // GUEST_CS_AR_BYTES, as the exit path reads it
 	initTestVCPU(v, vmcs, ctl)
 	d.VCPU = v
 

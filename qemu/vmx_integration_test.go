@@ -27,7 +27,8 @@ const domainScenarios = "tamavisor.domains=" +
 	"+hostile,name=exit7,args=exit=7" +
 	"+hello,name=broken,broken=rflags" +
 	"+truncated" +
-	"+hello,name=toosmall,mem=2"
+	"+hello,name=toosmall,mem=2" +
+	"+hostile,name=cpuidspin,args=cpuidspin,budget=300"
 
 func TestBochsDomains(t *testing.T) {
 	t.Parallel()
@@ -69,6 +70,12 @@ func TestBochsDomains(t *testing.T) {
 		`^hv: cannot create a domain: d9\.truncated: loader: .*truncated`,
 		`^hv: cannot create a domain: d9\.toosmall: loader: segment \d+ \[0x[0-9a-f]+-0x[0-9a-f]+\) does not fit in the domain.s memory \(2 MiB\)$`,
 
+		// Spinning on CPUID, which the exit path answers in assembly:
+		// the answers agree, and the preemption timer still ends slices.
+		`^d9\.cpuidspin: cpuidspin: vendor "GenuineIntel", hypervisor "tamavisor\\x00\\x00\\x00"$`,
+		`^d9\.cpuidspin: cpuidspin: 2000 rounds agree$`,
+		`^hv: d9\.cpuidspin: stopped: it used its CPU budget of 300 ms \(preempted [1-9]\d* times\)`,
+
 		`^hv: power-off status=0$`)
 
 	// Every domain's memory came back.
@@ -82,6 +89,12 @@ func TestBochsDomains(t *testing.T) {
 	// The spinner was preempted while hello slept and finished: hello's
 	// end comes after the spinner started, and the spinner's preemptions
 	// are counted.
+	// The CPUID spinner's exits are counted though Go saw few of them.
+	if m := regexp.MustCompile(`(?m)^hv: d9\.cpuidspin: stats: \d+ exits \(CPUID (\d+),`).FindStringSubmatch(res.Serial); m == nil {
+		t.Errorf("the CPUID spinner's stats do not lead with CPUID")
+	} else if n, _ := strconv.Atoi(m[1]); n < 10_000 {
+		t.Errorf("the CPUID spinner's stats count %d CPUID exits; it made 10,000 in its first 2,000 rounds", n)
+	}
 	if !regexp.MustCompile(`(?m)^hv: d5\.spin: stats: .*VMX-preemption timer expired [1-9]`).MatchString(res.Serial) {
 		t.Errorf("the spinner's stats show no preemption")
 	}

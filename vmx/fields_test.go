@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"unsafe"
 )
 
 // declaredConst is a constant declared in one of this package's source files
@@ -387,9 +388,48 @@ func TestAssemblyEncodings(t *testing.T) {
 		{"VM_EXIT_REASON", exitReasonEncoding, uint32(VMExitReason)},
 		{"EXIT_QUALIFICATION", exitQualEncoding, uint32(ExitQualification)},
 		{"VM_EXIT_INSTRUCTION_LEN", exitInsnLenEncoding, uint32(VMExitInstructionLen)},
+		{"GUEST_CS_AR_BYTES", csAREncoding, uint32(GuestCSAccessRights)},
+		{"GUEST_SS_AR_BYTES", ssAREncoding, uint32(GuestSSAccessRights)},
+		{"exit reason CPUID", exitReasonCPUID, uint32(ExitReasonCPUID)},
 	} {
 		if c.asm != c.want {
 			t.Errorf("%s: assembly uses %#x, the table says %#x", c.name, c.asm, c.want)
 		}
+	}
+}
+
+// The exit path's CPUID fast path indexes the cache by slot<<5 and reads
+// the entry's fields at fixed offsets.
+func TestCPUIDEntryLayout(t *testing.T) {
+	var e CPUIDEntry
+	if got := unsafe.Sizeof(e); got != 1<<cpuidEntryShift {
+		t.Errorf("CPUIDEntry is %d bytes, the assembly shifts by %d", got, cpuidEntryShift)
+	}
+	if unsafe.Sizeof(CPUIDCache{}) != CPUIDCacheSlots<<cpuidEntryShift {
+		t.Errorf("CPUIDCache is %d bytes", unsafe.Sizeof(CPUIDCache{}))
+	}
+}
+
+func TestCPUIDCacheSlots(t *testing.T) {
+	var c CPUIDCache
+	c.Put(0xd, 1, [4]uint32{1, 2, 3, 4})
+	if got, ok := c.Get(0xd, 1); !ok || got != [4]uint32{1, 2, 3, 4} {
+		t.Errorf("Get(0xd, 1) = %v, %v", got, ok)
+	}
+	if _, ok := c.Get(0xd, 0); ok {
+		t.Error("subleaf 0 hit subleaf 1's answer")
+	}
+	// Leaf 0 and subleaf 0 is slot 0: an empty entry must not answer it.
+	var empty CPUIDCache
+	if _, ok := empty.Get(0, 0); ok {
+		t.Error("an empty cache answered leaf 0")
+	}
+	// The basic, hypervisor and extended ranges land in different slots.
+	if CPUIDSlot(0, 0) == CPUIDSlot(0x4000_0000, 0) || CPUIDSlot(0, 0) == CPUIDSlot(0x8000_0000, 0) {
+		t.Error("leaf 0 shares a slot with 0x40000000 or 0x80000000")
+	}
+	c.Clear()
+	if _, ok := c.Get(0xd, 1); ok {
+		t.Error("Clear left an answer")
 	}
 }

@@ -36,6 +36,11 @@ const (
 	exitReasonEncoding   = 0x4402
 	exitQualEncoding     = 0x6400
 	exitInsnLenEncoding  = 0x440c
+	csAREncoding         = 0x4816
+	ssAREncoding         = 0x4818
+
+	// exitReasonCPUID is basic exit reason 10 (SDM Vol. 3D Appendix C).
+	exitReasonCPUID = 10
 )
 
 // Outcome is how a VMX instruction ended (SDM Vol. 3C 32.2 "Conventions").
@@ -87,10 +92,28 @@ type GuestRegs struct {
 	EntryTSC   uint64 // the TSC just before VM entry
 	ExitTSC    uint64 // the TSC just after VM exit
 
+	// The guest's CS and SS access rights (GUEST_CS_ACCESS_RIGHTS,
+	// GUEST_SS_ACCESS_RIGHTS): its mode (CS.L) and CPL (SS.DPL, SDM Vol.
+	// 3C 28.3.1.5), which every hypercall checks.
+	CSAccessRights uint64
+	SSAccessRights uint64
+
 	// Written by the entry path: the VMX-preemption timer value (always)
 	// and, per Dirty, RIP and the interruptibility state.
 	Timer uint64
 	Dirty uint64
+
+	// The CPUID fast path: vmexit answers a CPUID exit whose leaf is in
+	// CPUIDCache and resumes the guest at once, without Go, as long as
+	// the TSC is before Deadline (0: never), re-arming the preemption
+	// timer with (Deadline-TSC)>>TimerShift. It counts those exits in
+	// FastCPUID and their guest time in FastGuestTicks, which the Go side
+	// takes and zeroes.
+	CPUIDCache     CPUIDCache
+	Deadline       uint64
+	TimerShift     uint64
+	FastCPUID      uint64
+	FastGuestTicks uint64
 }
 
 // GuestRegs.Dirty bits: fields the entry path writes back to the VMCS.

@@ -134,13 +134,19 @@ func (e *EntryError) Error() string { return fmt.Sprintf("%s failed: %v", e.Inst
 func (e *EntryError) Unwrap() error { return e.Err }
 
 // Run enters the guest of v, which must be current, and returns at the next
-// VM exit (nil), or with an *EntryError when the entry fails.
-func Run(v *VMCS, regs *GuestRegs) error {
+// VM exit (VMsucceed), or at once when the entry fails (see EntryFailure).
+// It is small enough to be inlined in the exit loop.
+func Run(v *VMCS, regs *GuestRegs) Outcome {
 	st := vmrun(regs, v.Launched)
 	if st == VMsucceed {
 		v.Launched = true
-		return nil
 	}
+	return st
+}
+
+// EntryFailure describes a failed VM entry of v: which instruction failed
+// and why (the VM-instruction error number, when the CPU gave one).
+func (v *VMCS) EntryFailure(st Outcome) error {
 	insn := "VMLAUNCH"
 	if v.Launched {
 		insn = "VMRESUME"

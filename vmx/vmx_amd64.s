@@ -256,7 +256,9 @@ out:
 	RET
 
 // vmexit is HOST_RIP: the CPU arrives here at a VM exit with RSP = HOST_RSP,
-// that is, inside vmrun's frame, and returns to vmrun's caller.
+// that is, inside vmrun's frame, and returns to vmrun's caller. A VM exit
+// leaves RFLAGS clear but for bit 1 (SDM Vol. 3C 28.5.3), so host
+// interrupts stay off until Go runs again.
 TEXT ·vmexit(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	DI, 0(SP)
 	MOVQ	8(SP), DI			// regs
@@ -280,13 +282,17 @@ TEXT ·vmexit(SB),NOSPLIT|NOFRAME,$0
 	SHLQ	$32, DX
 	ORQ	DX, AX
 	MOVQ	AX, GuestRegs_ExitTSC(DI)
-	MOVQ	CR2, AX
-	MOVQ	AX, GuestRegs_CR2(DI)
-
-	// The exit information every handler needs.
+	MOVQ	AX, R8				// now
 	MOVQ	$const_exitReasonEncoding, AX
 	VMREAD_BX_AX
 	MOVQ	BX, GuestRegs_ExitReason(DI)
+	CMPQ	BX, $const_exitReasonCPUID
+	JEQ	cpuid
+
+slow:
+	// The exit information every handler needs.
+	MOVQ	CR2, AX
+	MOVQ	AX, GuestRegs_CR2(DI)
 	MOVQ	$const_exitQualEncoding, AX
 	VMREAD_BX_AX
 	MOVQ	BX, GuestRegs_ExitQual(DI)
@@ -299,7 +305,15 @@ TEXT ·vmexit(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	$const_guestIntrEncoding, AX
 	VMREAD_BX_AX
 	MOVQ	BX, GuestRegs_Intr(DI)
+	MOVQ	$const_csAREncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, GuestRegs_CSAccessRights(DI)
+	MOVQ	$const_ssAREncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, GuestRegs_SSAccessRights(DI)
 
+	// The guest's FPU state out, the host's clean one in, with the same
+	// component mask in EDX:EAX (hostFPU, inlined).
 	MOVQ	GuestRegs_GuestXSave(DI), SI
 	MOVQ	GuestRegs_XSaveMask(DI), AX
 	TESTQ	AX, AX
@@ -307,14 +321,114 @@ TEXT ·vmexit(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	AX, DX
 	SHRQ	$32, DX
 	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x26		// XSAVE64 [RSI]
+	MOVQ	GuestRegs_HostXSave(DI), SI
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x2e		// XRSTOR64 [RSI]
 	JMP	saved
 fxsave:
 	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x06		// FXSAVE64 [RSI]
+	MOVQ	GuestRegs_HostXSave(DI), SI
+	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x0e		// FXRSTOR64 [RSI]
 saved:
-	CALL	·hostFPU<>(SB)
 	MOVQ	16(SP), BP
 	LEAQ	24(SP), SP
 	MOVB	$0, 24(SP)			// vmrun's result: 8(SP) regs, 16(SP) launched, 24(SP) ret
+	RET
+
+cpuid:
+	// The CPUID fast path: a cached answer goes straight back to the
+	// guest, which never left VMX non-root operation as far as its FPU,
+	// CR2 and the Go side are concerned (none of them changed). Anything
+	// unusual takes the slow path: a miss, the end of the slice, or an
+	// STI or MOV SS shadow to clear. The slot: (leaf ^ leaf>>29 ^ sub*5)
+	// & 15 (vmx.CPUIDSlot), 32 bytes each.
+	MOVL	G_RAX, AX			// leaf: CPUID reads EAX and ECX only
+	MOVL	G_RCX, CX			// (SDM Vol. 2A "CPUID")
+	MOVL	AX, DX
+	SHRL	$29, DX
+	XORL	AX, DX
+	LEAL	(CX)(CX*4), SI
+	XORL	SI, DX
+	ANDL	$(const_CPUIDCacheSlots-1), DX
+	SHLL	$const_cpuidEntryShift, DX
+	LEAQ	GuestRegs_CPUIDCache(DI)(DX*1), SI
+	CMPL	CPUIDEntry_Leaf(SI), AX
+	JNE	slow
+	CMPL	CPUIDEntry_Sub(SI), CX
+	JNE	slow
+	CMPL	CPUIDEntry_Valid(SI), $0
+	JEQ	slow
+	// Emulating an instruction ends blocking by STI and by MOV SS (SDM
+	// Vol. 3C 25.4.2, Table 25-3): the slow path clears it.
+	MOVQ	$const_guestIntrEncoding, AX
+	VMREAD_BX_AX
+	TESTL	$3, BX
+	JNE	slow
+	// The rest of the slice, in preemption-timer ticks: the timer counts
+	// down at the TSC rate >> IA32_VMX_MISC[4:0] (SDM Vol. 3C 26.5.1).
+	// The Go side keeps Deadline-now within the 32-bit field.
+	MOVQ	GuestRegs_Deadline(DI), R9
+	SUBQ	R8, R9
+	JBE	slow				// the slice is over (or Deadline is 0)
+	MOVQ	GuestRegs_TimerShift(DI), CX
+	SHRQ	CX, R9
+	MOVQ	R9, BX
+	MOVQ	$const_preemptTimerEncoding, AX
+	VMWRITE_AX_BX
+	// Past the instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN, which a
+	// CPUID exit reports (SDM Vol. 3C 28.2.5).
+	MOVQ	$const_guestRIPEncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, R9
+	MOVQ	$const_exitInsnLenEncoding, AX
+	VMREAD_BX_AX
+	ADDQ	R9, BX
+	MOVQ	$const_guestRIPEncoding, AX
+	VMWRITE_AX_BX
+	// The answer: 32-bit results clear the upper halves (SDM Vol. 1
+	// 3.4.1.1), as CPUID does.
+	MOVL	(CPUIDEntry_Out+0)(SI), AX
+	MOVQ	AX, G_RAX
+	MOVL	(CPUIDEntry_Out+4)(SI), AX
+	MOVQ	AX, G_RBX
+	MOVL	(CPUIDEntry_Out+8)(SI), AX
+	MOVQ	AX, G_RCX
+	MOVL	(CPUIDEntry_Out+12)(SI), AX
+	MOVQ	AX, G_RDX
+	// Accounting: one more exit, and the guest time since the last entry.
+	INCQ	GuestRegs_FastCPUID(DI)
+	SUBQ	GuestRegs_EntryTSC(DI), R8
+	ADDQ	R8, GuestRegs_FastGuestTicks(DI)
+	RDTSC
+	SHLQ	$32, DX
+	ORQ	DX, AX
+	MOVQ	AX, GuestRegs_EntryTSC(DI)
+	MOVQ	G_RAX, AX
+	MOVQ	G_RCX, CX
+	MOVQ	G_RDX, DX
+	MOVQ	G_RBX, BX
+	MOVQ	G_RBP, BP
+	MOVQ	G_RSI, SI
+	MOVQ	G_R8, R8
+	MOVQ	G_R9, R9
+	MOVQ	G_R10, R10
+	MOVQ	G_R11, R11
+	MOVQ	G_R12, R12
+	MOVQ	G_R13, R13
+	MOVQ	G_R14, R14
+	MOVQ	G_R15, R15
+	MOVQ	G_RDI, DI
+	BYTE $0x0f; BYTE $0x01; BYTE $0xc3			// VMRESUME
+	// VMRESUME failed: still in the host with the guest's registers and
+	// FPU state. Return the outcome from vmrun as its own failure path
+	// does; the Go side ends the domain.
+	STATUS
+	MOVQ	8(SP), DI
+	MOVQ	AX, BX
+	CALL	·hostFPU<>(SB)
+	MOVQ	BX, AX
+	MOVQ	16(SP), BP
+	LEAQ	24(SP), SP
+	MOVB	AX, 24(SP)
 	RET
 
 // hostFPU loads the host's clean FPU state from regs (DI). Clobbers AX, DX, SI.

@@ -8,6 +8,9 @@
 //	vmxon   execute VMXON: the hypervisor injects #UD
 //	msr     write an MSR tamavisor does not offer: the hypervisor injects #GP
 //	spin    spin forever without halting: the preemption timer preempts it
+//	cpuidspin  spin forever on CPUID, which the exit path answers in
+//	        assembly: the preemption timer must still preempt it, and every
+//	        answer must be the first one again
 //	panic   panic: Go's runtime exits with status 2 (a crash)
 //	exit=N  exit with status N
 //	domctl  call the privileged domain's control operations: each must fail
@@ -54,6 +57,8 @@ func main() {
 				fmt.Printf("spinning: %d\n", n)
 			}
 		}
+	case mode == "cpuidspin":
+		cpuidSpin()
 	case mode == "panic":
 		panic("hostile: panicking on purpose")
 	case mode == "domctl":
@@ -70,8 +75,42 @@ func main() {
 		}
 		os.Exit(n)
 	default:
-		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, panic, exit=N, domctl, badargs)\n", mode)
+		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, cpuidspin, panic, exit=N, domctl, badargs, storeflood)\n", mode)
 		os.Exit(1)
 	}
 	os.Exit(1)
+}
+
+// cpuidSpin asks a few leaves over and over: the first answers come from
+// the hypervisor's Go handler, the rest from the exit path's cache, and
+// they must agree. It never halts; only its CPU budget ends it.
+func cpuidSpin() {
+	leaves := [][2]uint32{{0, 0}, {7, 0}, {0xd, 1}, {0x4000_0000, 0}, {0x8000_0000, 0}}
+	first := make([][4]uint32, len(leaves))
+	for i, l := range leaves {
+		a, b, c, d := x86.CPUID(l[0], l[1])
+		first[i] = [4]uint32{a, b, c, d}
+	}
+	fmt.Printf("cpuidspin: vendor %q, hypervisor %q\n", vendor(first[0][1], first[0][3], first[0][2]), vendor(first[3][1], first[3][2], first[3][3]))
+	for n := 1; ; n++ {
+		for i, l := range leaves {
+			a, b, c, d := x86.CPUID(l[0], l[1])
+			if got := [4]uint32{a, b, c, d}; got != first[i] {
+				fmt.Printf("cpuidspin: WRONG: leaf %#x.%d answered %#x, first %#x\n", l[0], l[1], got, first[i])
+				os.Exit(1)
+			}
+		}
+		if n%2_000 == 0 {
+			fmt.Printf("cpuidspin: %d rounds agree\n", n)
+		}
+	}
+}
+
+// vendor spells three CPUID registers as the 12-character string they hold.
+func vendor(regs ...uint32) string {
+	var b []byte
+	for _, r := range regs {
+		b = append(b, byte(r), byte(r>>8), byte(r>>16), byte(r>>24))
+	}
+	return string(b)
 }
