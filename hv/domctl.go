@@ -76,7 +76,7 @@ func (h *Hypervisor) domctl(v *VCPU, op uint64, a [5]uint64) int64 {
 			info := h.info(d)
 			out = append(out, info.Encode()...)
 		}
-		if err := v.Dom.Mem.WriteLinear(v.paging(), a[1], out); err != nil {
+		if err := v.writeLinear(a[1], out); err != nil {
 			return faultErrno(err)
 		}
 		return int64(n)

@@ -77,7 +77,7 @@ func (h *Hypervisor) eventChannelOp(v *VCPU, cmd, arg uint64) int64 {
 	if !ok || cmd > 0xffff_ffff {
 		return errno(xen.ENOSYS)
 	}
-	b, err := v.copyIn(arg, size)
+	b, err := v.argIn(arg, size)
 	if err != nil {
 		return faultErrno(err)
 	}
@@ -91,7 +91,7 @@ func (h *Hypervisor) eventChannelOp(v *VCPU, cmd, arg uint64) int64 {
 	// read-only).
 	switch uint32(cmd) {
 	case evtchn.OpAllocUnbound, evtchn.OpBindInterdomain, evtchn.OpBindVIRQ, evtchn.OpBindIPI, evtchn.OpStatus:
-		if err := v.Dom.Mem.WriteLinear(v.paging(), arg, b); err != nil {
+		if err := v.writeLinear(arg, b); err != nil {
 			return faultErrno(err)
 		}
 	}
@@ -103,7 +103,7 @@ func (h *Hypervisor) eventChannelOp(v *VCPU, cmd, arg uint64) int64 {
 // struct sched_poll { handle ports; unsigned int nr_ports; uint64 timeout; }).
 func (h *Hypervisor) schedPoll(v *VCPU, arg uint64) int64 {
 	const maxPoll = 128
-	b, err := v.copyIn(arg, 24)
+	b, err := v.argIn(arg, 24)
 	if err != nil {
 		return faultErrno(err)
 	}
@@ -113,7 +113,7 @@ func (h *Hypervisor) schedPoll(v *VCPU, arg uint64) int64 {
 	if n > maxPoll {
 		return errno(xen.EINVAL)
 	}
-	list, err := v.copyIn(ports, int(n)*4)
+	list, err := v.argIn(ports, int(n)*4)
 	if err != nil {
 		return faultErrno(err)
 	}

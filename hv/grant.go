@@ -117,12 +117,12 @@ func (h *Hypervisor) grantTableOp(v *VCPU, cmd, uop, count uint64) int64 {
 	}
 	for i := uint64(0); i < count; i++ {
 		at := uop + i*uint64(size)
-		b, err := v.copyIn(at, size)
+		b, err := v.argIn(at, size)
 		if err != nil {
 			return faultErrno(err)
 		}
 		h.grantOne(v, cmd, b)
-		if err := v.Dom.Mem.WriteLinear(v.paging(), at, b); err != nil {
+		if err := v.writeLinear(at, b); err != nil {
 			return faultErrno(err)
 		}
 	}

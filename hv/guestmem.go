@@ -42,8 +42,8 @@ func (g *GuestMemory) translate(gpa uint64) (hpa uint64, perm ept.Perm, ok bool)
 		g.tlb = [len(g.tlb)]tlbEntry{}
 		g.tlbGen = gen
 	}
-	for _, e := range g.tlb {
-		if e.valid && e.page == page {
+	for i := range g.tlb {
+		if e := &g.tlb[i]; e.valid && e.page == page {
 			return e.hpa, e.perm, true
 		}
 	}
@@ -73,6 +73,19 @@ func (g *GuestMemory) page(gpa, n uint64, need ept.Perm) ([]byte, error) {
 	}
 	n = min(n, mem.PageSize-gpa%mem.PageSize)
 	return g.Phys.Slice(hpa+gpa%mem.PageSize, n)
+}
+
+// load64 reads the 8-byte-aligned little-endian word at gpa (a paging
+// entry) in place, without ReadGPA's copy.
+func (g *GuestMemory) load64(gpa uint64) (uint64, error) {
+	s, err := g.page(gpa, 8, ept.Read)
+	if err != nil {
+		return 0, err
+	}
+	if len(s) < 8 {
+		return 0, fmt.Errorf("%w: GPA 0x%x: an 8-byte entry crosses a page", ErrFault, gpa)
+	}
+	return binary.LittleEndian.Uint64(s), nil
 }
 
 // ReadGPA copies guest-physical memory at gpa into b, page by page.
@@ -153,14 +166,13 @@ func (g *GuestMemory) Linear(p Paging, gva uint64, write bool) (uint64, error) {
 	)
 	checkWrite := write && p.CR0&cr0WP != 0
 	table := p.CR3 & addr
-	var e [8]byte
 	for level := 3; level >= 0; level-- {
 		shift := 12 + 9*uint(level)
 		idx := (gva >> shift) & 511
-		if err := g.ReadGPA(table+idx*8, e[:]); err != nil {
+		ent, err := g.load64(table + idx*8)
+		if err != nil {
 			return 0, fmt.Errorf("linear 0x%x: reading the level-%d paging entry: %w", gva, level+1, err)
 		}
-		ent := binary.LittleEndian.Uint64(e[:])
 		if ent&present == 0 {
 			return 0, fmt.Errorf("%w: linear 0x%x is not mapped (level-%d entry %#x)", ErrFault, gva, level+1, ent)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"tamavisor/ept"
+	"tamavisor/xen"
 )
 
 func pattern(n int, seed byte) []byte {
@@ -329,6 +330,41 @@ func TestLinearAcrossPages(t *testing.T) {
 	// Into an unmapped page: the read fails.
 	if err := e.d.Mem.ReadLinear(p, gva+3*mem4K-4, make([]byte, 8)); !errors.Is(err, ErrFault) {
 		t.Errorf("ReadLinear into an unmapped page: %v", err)
+	}
+	e.check(t)
+}
+
+// The vCPU's linear translations last one hypercall: a guest that remaps a
+// page between two hypercalls is read through its new mapping, and a
+// translation cached by a read does not let a write through a read-only
+// mapping.
+func TestLinearCachePerHypercall(t *testing.T) {
+	e, pt, _ := pagingEnv(t)
+	const gva = 0x40_0000_0000
+	pt.mapPage(gva, 0x3000, 1<<12, ptP|ptRW)
+	e.write(t, 0x3000, []byte("first\n"))
+	e.write(t, 0x5000, []byte("again\n"))
+	if r := e.vmcall(xen.HypercallConsoleIO, xen.ConsoleIOWrite, 6, gva); r != 6 {
+		t.Fatalf("console_io = %d", r)
+	}
+	pt.mapPage(gva, 0x5000, 1<<12, ptP|ptRW)
+	if r := e.vmcall(xen.HypercallConsoleIO, xen.ConsoleIOWrite, 6, gva); r != 6 {
+		t.Fatalf("console_io = %d", r)
+	}
+	if got := e.out.String(); !strings.Contains(got, "first\n") || !strings.Contains(got, "again\n") {
+		t.Errorf("console: %q; want the first page, then the remapped one", got)
+	}
+
+	const ro = 0x40_0000_1000
+	pt.mapPage(ro, 0x6000, 1<<12, ptP) // read-only
+	e.v.inHypercall = true
+	defer func() { e.v.inHypercall = false; e.v.dropLinear() }()
+	b := make([]byte, 4)
+	if err := e.v.readLinear(ro, b); err != nil {
+		t.Fatalf("read through the read-only mapping: %v", err)
+	}
+	if err := e.v.writeLinear(ro, b); !errors.Is(err, ErrFault) {
+		t.Errorf("write through the read-only mapping after a cached read: %v, want a fault", err)
 	}
 	e.check(t)
 }

@@ -62,6 +62,8 @@ func handleVMCALL(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 		hypercallArgs(&v.call, &v.Regs, long)
 		ret = h.hypercall(v, &v.call)
 		v.inHypercall, v.pagingValid = false, false
+		v.dropLinear()
+		v.scratchUsed = 0
 	}
 	if v.Dom.State >= DomainDying {
 		return
@@ -102,10 +104,25 @@ func (h *Hypervisor) hypercall(v *VCPU, c *Hypercall) int64 {
 	return errno(xen.ENOSYS)
 }
 
-// copyIn reads n bytes at a guest linear address.
+// argIn reads a hypercall's argument structure (or a short array it
+// points to) at a guest linear address into the vCPU's scratch buffer
+// rather than a new allocation: the handlers decode it and never keep it,
+// and the next hypercall reuses the buffer. Beyond the buffer it falls back
+// to copyIn.
+func (v *VCPU) argIn(gva uint64, n int) ([]byte, error) {
+	used := v.scratchUsed
+	if n > len(v.scratch)-used {
+		return v.copyIn(gva, n)
+	}
+	b := v.scratch[used : used+n : used+n]
+	v.scratchUsed += n
+	return b, v.readLinear(gva, b)
+}
+
+// copyIn reads n bytes at a guest linear address into a new slice.
 func (v *VCPU) copyIn(gva uint64, n int) ([]byte, error) {
 	b := make([]byte, n)
-	return b, v.Dom.Mem.ReadLinear(v.paging(), gva, b)
+	return b, v.readLinear(gva, b)
 }
 
 // faultErrno maps a guest memory error to -EFAULT.
@@ -144,7 +161,7 @@ func (h *Hypervisor) consoleIO(v *VCPU, cmd, count, buf uint64) int64 {
 		if n == 0 {
 			return 0
 		}
-		if err := v.Dom.Mem.WriteLinear(v.paging(), buf, h.consoleIn[:n]); err != nil {
+		if err := v.writeLinear(buf, h.consoleIn[:n]); err != nil {
 			return faultErrno(err)
 		}
 		h.consoleIn = h.consoleIn[n:]
@@ -174,7 +191,7 @@ func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
 		}
 		return 0
 	case xen.SchedOpShutdown:
-		b, err := v.copyIn(arg, 4) // struct sched_shutdown { unsigned int reason; }
+		b, err := v.argIn(arg, 4) // struct sched_shutdown { unsigned int reason; }
 		if err != nil {
 			return faultErrno(err)
 		}
@@ -199,7 +216,7 @@ func (h *Hypervisor) vcpuOp(v *VCPU, cmd, vcpu, arg uint64) int64 {
 	}
 	switch cmd {
 	case xen.VCPUOpSetSingleshotTimer:
-		b, err := v.copyIn(arg, xen.SingleshotTimerSize)
+		b, err := v.argIn(arg, xen.SingleshotTimerSize)
 		if err != nil {
 			return faultErrno(err)
 		}
@@ -227,7 +244,7 @@ func (h *Hypervisor) vcpuOp(v *VCPU, cmd, vcpu, arg uint64) int64 {
 // mapped by grant or shared_info, which could go away while the hypervisor
 // still writes there); RAM frames stay the domain's until it is destroyed.
 func (h *Hypervisor) registerVCPUInfo(v *VCPU, arg uint64) int64 {
-	b, err := v.copyIn(arg, 16)
+	b, err := v.argIn(arg, 16)
 	if err != nil {
 		return faultErrno(err)
 	}
@@ -266,7 +283,7 @@ func (h *Hypervisor) hvmOp(v *VCPU, cmd, arg uint64) int64 {
 	if cmd != xen.HVMOpSetParam && cmd != xen.HVMOpGetParam {
 		return errno(xen.ENOSYS)
 	}
-	b, err := v.copyIn(arg, xen.HVMParamSize)
+	b, err := v.argIn(arg, xen.HVMParamSize)
 	if err != nil {
 		return faultErrno(err)
 	}
@@ -282,7 +299,7 @@ func (h *Hypervisor) hvmOp(v *VCPU, cmd, arg uint64) int64 {
 	}
 	if cmd == xen.HVMOpGetParam {
 		binary.LittleEndian.PutUint64(b[8:], v.Dom.params[index])
-		if err := v.Dom.Mem.WriteLinear(v.paging(), arg, b); err != nil {
+		if err := v.writeLinear(arg, b); err != nil {
 			return faultErrno(err)
 		}
 		return 0

@@ -37,7 +37,7 @@ const (
 func (h *Hypervisor) memoryOp(v *VCPU, cmd, arg uint64) int64 {
 	switch cmd {
 	case xenmemAddToPhysmap:
-		b, err := v.copyIn(arg, addToPhysmapSize)
+		b, err := v.argIn(arg, addToPhysmapSize)
 		if err != nil {
 			return faultErrno(err)
 		}
@@ -51,7 +51,7 @@ func (h *Hypervisor) memoryOp(v *VCPU, cmd, arg uint64) int64 {
 		}
 		return h.addToPhysmap(v.Dom, space, idx, gpfn)
 	case xenmemMemoryMap:
-		b, err := v.copyIn(arg, memoryMapSize)
+		b, err := v.argIn(arg, memoryMapSize)
 		if err != nil {
 			return faultErrno(err)
 		}
@@ -66,16 +66,16 @@ func (h *Hypervisor) memoryOp(v *VCPU, cmd, arg uint64) int64 {
 			binary.LittleEndian.PutUint64(e[8:], m[i].Size)
 			binary.LittleEndian.PutUint32(e[16:], m[i].Type)
 		}
-		if err := v.Dom.Mem.WriteLinear(v.paging(), buf, out); err != nil {
+		if err := v.writeLinear(buf, out); err != nil {
 			return faultErrno(err)
 		}
 		binary.LittleEndian.PutUint32(b[0:], uint32(n))
-		if err := v.Dom.Mem.WriteLinear(v.paging(), arg, b[:4]); err != nil {
+		if err := v.writeLinear(arg, b[:4]); err != nil {
 			return faultErrno(err)
 		}
 		return 0
 	case xenmemCurrentReservation, xenmemMaximumReservation:
-		b, err := v.copyIn(arg, 2)
+		b, err := v.argIn(arg, 2)
 		if err != nil {
 			return faultErrno(err)
 		}

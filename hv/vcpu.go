@@ -55,6 +55,9 @@ type VCPU struct {
 	// and its arguments are translated several times.
 	pagingCache              Paging
 	pagingValid, inHypercall bool
+	linear                   linearCache // translations, also per hypercall
+	scratch                  [512]byte   // argIn's buffer, per hypercall
+	scratchUsed              int
 	sid                      sched.VCPUID
 	call                     Hypercall // the hypercall being handled
 }
