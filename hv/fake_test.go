@@ -28,6 +28,9 @@ func (m fieldMap) Write16(f vmx.Field16, v uint16) error   { m[uint32(f)] = uint
 func (m fieldMap) Write32(f vmx.Field32, v uint32) error   { m[uint32(f)] = uint64(v); return nil }
 func (m fieldMap) Write64(f vmx.Field64, v uint64) error   { m[uint32(f)] = v; return nil }
 func (m fieldMap) WriteNat(f vmx.FieldNat, v uint64) error { m[uint32(f)] = v; return nil }
+func (m fieldMap) ReadPaging() (cr0, cr3, cr4, efer uint64) {
+	return m[uint32(vmx.GuestCR0)], m[uint32(vmx.GuestCR3)], m[uint32(vmx.GuestCR4)], m[uint32(vmx.GuestIA32EFER)]
+}
 
 // The recorded machine: Bochs' Skylake-X model, as the hypervisor saw it at
 // boot (VMX capability MSRs and CPUID leaves).

@@ -21,22 +21,24 @@ type GuestMemory struct {
 	EPT  *ept.EPT
 	Phys PhysMem
 
-	// tlb caches the EPT's answers for a few guest pages (a hypercall
-	// reads its arguments and the guest's page tables from the same few
-	// pages); it is dropped whenever the EPT's generation moves.
-	tlb     [4]tlbEntry
+	// tlb caches the EPT's answers for a few guest pages, with the host
+	// page's bytes (a hypercall reads its arguments and the guest's page
+	// tables from the same few pages); it is dropped whenever the EPT's
+	// generation moves.
+	tlb     [8]tlbEntry
 	tlbGen  uint64
 	tlbNext int
 }
 
 type tlbEntry struct {
-	valid     bool
-	page, hpa uint64 // guest and host page addresses
-	perm      ept.Perm
+	valid bool
+	page  uint64 // guest page address
+	perm  ept.Perm
+	data  []byte // the host page's bytes
 }
 
-// translate is EPT.Translate for one page, through the cache.
-func (g *GuestMemory) translate(gpa uint64) (hpa uint64, perm ept.Perm, ok bool) {
+// translate finds the host page behind a guest page, through the cache.
+func (g *GuestMemory) translate(gpa uint64) (*tlbEntry, error) {
 	page := gpa &^ (mem.PageSize - 1)
 	if gen := g.EPT.Generation(); gen != g.tlbGen {
 		g.tlb = [len(g.tlb)]tlbEntry{}
@@ -44,17 +46,21 @@ func (g *GuestMemory) translate(gpa uint64) (hpa uint64, perm ept.Perm, ok bool)
 	}
 	for i := range g.tlb {
 		if e := &g.tlb[i]; e.valid && e.page == page {
-			return e.hpa, e.perm, true
+			return e, nil
 		}
 	}
 	m, ok := g.EPT.Translate(page)
 	if !ok {
-		return 0, 0, false
+		return nil, fmt.Errorf("%w: GPA 0x%x is not mapped", ErrFault, gpa)
 	}
-	hpa = m.HPA &^ (mem.PageSize - 1)
-	g.tlb[g.tlbNext] = tlbEntry{valid: true, page: page, hpa: hpa, perm: m.Perm}
+	data, err := g.Phys.Slice(m.HPA&^(mem.PageSize-1), mem.PageSize)
+	if err != nil {
+		return nil, fmt.Errorf("GPA 0x%x: %w", gpa, err)
+	}
+	e := &g.tlb[g.tlbNext]
+	*e = tlbEntry{valid: true, page: page, perm: m.Perm, data: data}
 	g.tlbNext = (g.tlbNext + 1) % len(g.tlb)
-	return hpa, m.Perm, true
+	return e, nil
 }
 
 // ErrFault is matched by every error of a guest memory access the guest's
@@ -64,15 +70,16 @@ var ErrFault = errors.New("bad guest address")
 // page returns the bytes of the guest page holding gpa, from gpa to the end
 // of the page (at most n), checking the EPT permission need.
 func (g *GuestMemory) page(gpa, n uint64, need ept.Perm) ([]byte, error) {
-	hpa, perm, ok := g.translate(gpa)
-	if !ok {
-		return nil, fmt.Errorf("%w: GPA 0x%x is not mapped", ErrFault, gpa)
+	e, err := g.translate(gpa)
+	if err != nil {
+		return nil, err
 	}
-	if perm&need != need {
-		return nil, fmt.Errorf("%w: GPA 0x%x is mapped %v, the access needs %v", ErrFault, gpa, perm, need)
+	if e.perm&need != need {
+		return nil, fmt.Errorf("%w: GPA 0x%x is mapped %v, the access needs %v", ErrFault, gpa, e.perm, need)
 	}
-	n = min(n, mem.PageSize-gpa%mem.PageSize)
-	return g.Phys.Slice(hpa+gpa%mem.PageSize, n)
+	off := gpa % mem.PageSize
+	n = min(n, mem.PageSize-off)
+	return e.data[off : off+n : off+n], nil
 }
 
 // load64 reads the 8-byte-aligned little-endian word at gpa (a paging

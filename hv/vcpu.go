@@ -101,12 +101,8 @@ func (v *VCPU) paging() Paging {
 	if v.pagingValid {
 		return v.pagingCache
 	}
-	p := Paging{
-		CR0:  v.vmcs.ReadNat(vmx.GuestCR0),
-		CR3:  v.vmcs.ReadNat(vmx.GuestCR3),
-		CR4:  v.vmcs.ReadNat(vmx.GuestCR4),
-		EFER: v.vmcs.Read64(vmx.GuestIA32EFER),
-	}
+	var p Paging
+	p.CR0, p.CR3, p.CR4, p.EFER = v.vmcs.ReadPaging()
 	if v.inHypercall {
 		v.pagingCache, v.pagingValid = p, true
 	}

@@ -391,6 +391,10 @@ func TestAssemblyEncodings(t *testing.T) {
 		{"GUEST_CS_AR_BYTES", csAREncoding, uint32(GuestCSAccessRights)},
 		{"GUEST_SS_AR_BYTES", ssAREncoding, uint32(GuestSSAccessRights)},
 		{"exit reason CPUID", exitReasonCPUID, uint32(ExitReasonCPUID)},
+		{"GUEST_CR0", guestCR0Encoding, uint32(GuestCR0)},
+		{"GUEST_CR3", guestCR3Encoding, uint32(GuestCR3)},
+		{"GUEST_CR4", guestCR4Encoding, uint32(GuestCR4)},
+		{"GUEST_IA32_EFER", guestEFEREncoding, uint32(GuestIA32EFER)},
 	} {
 		if c.asm != c.want {
 			t.Errorf("%s: assembly uses %#x, the table says %#x", c.name, c.asm, c.want)

@@ -21,6 +21,11 @@ func vmexit()
 // vmexitAddr returns the address of vmexit, for HOST_RIP.
 func vmexitAddr() uintptr
 
+// readGuestPaging reads the guest's CR0, CR3, CR4 and IA32_EFER from the
+// current VMCS in one call (four VMREADs, which cannot fail with a current
+// VMCS: the fields exist on every VMX processor, SDM Vol. 3C 25.4.1).
+func readGuestPaging() (cr0, cr3, cr4, efer uint64)
+
 func xsave(area uintptr, mask uint64)
 func xrstor(area uintptr, mask uint64)
 func fxsave(area uintptr)
@@ -37,6 +42,10 @@ const (
 	exitQualEncoding     = 0x6400
 	exitInsnLenEncoding  = 0x440c
 	csAREncoding         = 0x4816
+	guestCR0Encoding     = 0x6800
+	guestCR3Encoding     = 0x6802
+	guestCR4Encoding     = 0x6804
+	guestEFEREncoding    = 0x2806
 	ssAREncoding         = 0x4818
 
 	// exitReasonCPUID is basic exit reason 10 (SDM Vol. 3D Appendix C).

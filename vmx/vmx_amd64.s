@@ -75,6 +75,22 @@ TEXT ·vmwrite(SB),NOSPLIT,$0-17
 	MOVB	AX, ret+16(FP)
 	RET
 
+// func readGuestPaging() (cr0, cr3, cr4, efer uint64)
+TEXT ·readGuestPaging(SB),NOSPLIT,$0-32
+	MOVQ	$const_guestCR0Encoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, cr0+0(FP)
+	MOVQ	$const_guestCR3Encoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, cr3+8(FP)
+	MOVQ	$const_guestCR4Encoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, cr4+16(FP)
+	MOVQ	$const_guestEFEREncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, efer+24(FP)
+	RET
+
 // func invept(typ uint64, eptp uint64) uint8
 TEXT ·invept(SB),NOSPLIT,$16-17
 	// The INVEPT descriptor: EPTP, then 64 reserved zero bits (SDM Vol. 3C
