@@ -817,3 +817,32 @@ func TestAddrErrorString(t *testing.T) {
 		t.Errorf("error = %q, want %q", got, want)
 	}
 }
+
+// Generation moves when an answer of Translate may have changed or gone, and
+// only then: a Map adds mappings without touching any.
+func TestGeneration(t *testing.T) {
+	e, _ := mustNew(t, Options{})
+	g := e.Generation()
+	if err := e.Map(0x1000, 0x10_0000, 0x1000, RW, WB); err != nil {
+		t.Fatal(err)
+	}
+	if e.Generation() != g {
+		t.Error("Map moved the generation")
+	}
+	for _, step := range []struct {
+		name string
+		do   func() error
+	}{
+		{"Protect", func() error { return e.Protect(0x1000, 0x1000, Read) }},
+		{"Unmap", func() error { return e.Unmap(0x1000, 0x1000) }},
+		{"Destroy", func() error { e.Destroy(); return nil }},
+	} {
+		g := e.Generation()
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if e.Generation() == g {
+			t.Errorf("%s left the generation at %d", step.name, g)
+		}
+	}
+}
