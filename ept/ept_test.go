@@ -50,7 +50,6 @@ func TestBadFrames(t *testing.T) {
 		name string
 		set  func(f *fakeTables, e *EPT)
 	}{
-		{"not zeroed", func(f *fakeTables, e *EPT) { f.dirty = true }},
 		{"unaligned", func(f *fakeTables, e *EPT) { f.bad = func(h uint64) uint64 { return h + 8 } }},
 		{"beyond MAXPHYADDR", func(f *fakeTables, e *EPT) { f.bad = func(h uint64) uint64 { return h + 1<<46 } }},
 		{"a live table", func(f *fakeTables, e *EPT) { f.bad = func(uint64) uint64 { return e.Root() } }},
@@ -89,10 +88,28 @@ func TestBadFrames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Frames that come with old contents are zeroed before they become tables:
+// nothing of what they held becomes a mapping.
+func TestDirtyFrames(t *testing.T) {
 	f := newFake()
 	f.dirty = true
-	if _, err := New(f, Options{}); !errors.Is(err, ErrTable) {
-		t.Errorf("New with a dirty frame = %v, want ErrTable", err)
+	e, err := New(f, Options{})
+	if err != nil {
+		t.Fatalf("New with dirty frames: %v", err)
+	}
+	mustMap(t, e, 1<<39, 0x2000_0000, PageSize4K, RW, WB) // 3 more tables
+	if err := e.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	e.Walk(func(m Mapping) bool { n++; return true })
+	if n != 1 {
+		t.Errorf("%d mappings after one Map of dirty frames", n)
+	}
+	if _, ok := e.Translate(0); ok {
+		t.Error("GPA 0 translates: a dirty frame's contents became a mapping")
 	}
 }
 

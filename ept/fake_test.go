@@ -20,7 +20,7 @@ type fakeTables struct {
 	frees     int
 	failAfter int                     // successful allocations left before one fails; <0: never
 	bad       func(hpa uint64) uint64 // if set, rewrites the address handed out
-	dirty     bool                    // hand out frames that are not zeroed
+	dirty     bool                    // hand out frames full of present-looking entries
 	onTable   func(hpa uint64)        // if set, called by Table
 	misuse    []string
 }
@@ -45,7 +45,10 @@ func (f *fakeTables) AllocTable() (uint64, error) {
 	}
 	t := new([512]uint64)
 	if f.dirty {
-		t[17] = 0xdead
+		// Entries that would be present mappings and tables.
+		for i := range t {
+			t[i] = uint64(i)<<12 | 0x37
+		}
 	}
 	if f.frames[hpa] == nil {
 		f.frames[hpa] = t

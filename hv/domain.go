@@ -144,10 +144,7 @@ func (t *eptTables) AllocTable() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := t.phys.Zero(pa, mem.PageSize); err != nil {
-		t.frames.Free(pa)
-		return 0, err
-	}
+	// The EPT zeroes the frame itself (ept.Tables).
 	t.held++
 	return pa, nil
 }
