@@ -49,32 +49,27 @@ func (v *VCPU) gpa(gva uint64, write bool) (uint64, error) {
 // dropLinear forgets the hypercall's translations.
 func (v *VCPU) dropLinear() { v.linear = linearCache{} }
 
-// readLinear copies guest memory at a linear address into b, page by page
-// (each page is translated on its own: a buffer may cross pages).
-func (v *VCPU) readLinear(gva uint64, b []byte) error {
-	for len(b) > 0 {
-		gpa, err := v.gpa(gva, false)
-		if err != nil {
-			return err
-		}
-		n := min(uint64(len(b)), mem.PageSize-gva%mem.PageSize)
-		if err := v.Dom.Mem.ReadGPA(gpa, b[:n]); err != nil {
-			return err
-		}
-		b, gva = b[n:], gva+n
-	}
-	return nil
-}
+// readLinear copies guest memory at a linear address into b.
+func (v *VCPU) readLinear(gva uint64, b []byte) error { return v.copyLinear(gva, b, false) }
 
-// writeLinear copies b to guest memory at a linear address, page by page.
-func (v *VCPU) writeLinear(gva uint64, b []byte) error {
+// writeLinear copies b to guest memory at a linear address.
+func (v *VCPU) writeLinear(gva uint64, b []byte) error { return v.copyLinear(gva, b, true) }
+
+// copyLinear copies between b and guest memory at a linear address, page by
+// page (each page is translated on its own: a buffer may cross pages).
+func (v *VCPU) copyLinear(gva uint64, b []byte, write bool) error {
 	for len(b) > 0 {
-		gpa, err := v.gpa(gva, true)
+		gpa, err := v.gpa(gva, write)
 		if err != nil {
 			return err
 		}
 		n := min(uint64(len(b)), mem.PageSize-gva%mem.PageSize)
-		if err := v.Dom.Mem.WriteGPA(gpa, b[:n]); err != nil {
+		if write {
+			err = v.Dom.Mem.WriteGPA(gpa, b[:n])
+		} else {
+			err = v.Dom.Mem.ReadGPA(gpa, b[:n])
+		}
+		if err != nil {
 			return err
 		}
 		b, gva = b[n:], gva+n

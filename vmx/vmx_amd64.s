@@ -24,6 +24,42 @@
 // VMCS and a field that exists, neither fails.
 #define VMREAD_BX_AX BYTE $0x0f; BYTE $0x78; BYTE $0xc3
 
+// LOAD_GUEST_GPRS loads the guest's registers from regs (DI), DI last.
+// MOVs leave the flags alone.
+#define LOAD_GUEST_GPRS \
+	MOVQ	G_RAX, AX; \
+	MOVQ	G_RCX, CX; \
+	MOVQ	G_RDX, DX; \
+	MOVQ	G_RBX, BX; \
+	MOVQ	G_RBP, BP; \
+	MOVQ	G_RSI, SI; \
+	MOVQ	G_R8, R8; \
+	MOVQ	G_R9, R9; \
+	MOVQ	G_R10, R10; \
+	MOVQ	G_R11, R11; \
+	MOVQ	G_R12, R12; \
+	MOVQ	G_R13, R13; \
+	MOVQ	G_R14, R14; \
+	MOVQ	G_R15, R15; \
+	MOVQ	G_RDI, DI
+
+// ENTRY_FAILED ends vmrun when its VMLAUNCH or VMRESUME, or the CPUID fast
+// path's VMRESUME, fails: still in the host, in vmrun's frame, with the
+// guest's GPRs loaded and the flags the instruction set. It gives the host
+// a clean FPU and returns the outcome from vmrun (8(SP) regs, 16(SP) the
+// caller's BP, then the return address and vmrun's result at 24(SP) once
+// the frame is popped); the Go side ends the domain.
+#define ENTRY_FAILED \
+	STATUS; \
+	MOVQ	8(SP), DI; \
+	MOVQ	AX, BX; \
+	CALL	·hostFPU<>(SB); \
+	MOVQ	BX, AX; \
+	MOVQ	16(SP), BP; \
+	LEAQ	24(SP), SP; \
+	MOVB	AX, 24(SP); \
+	RET
+
 // func vmxon(pa uint64) uint8
 TEXT ·vmxon(SB),NOSPLIT,$0-9
 	LEAQ	pa+0(FP), AX
@@ -234,35 +270,14 @@ gprs:
 	ORQ	DX, AX
 	MOVQ	AX, GuestRegs_EntryTSC(DI)
 	TESTB	CL, CL				// MOVs below leave the flags alone
-	MOVQ	G_RAX, AX
-	MOVQ	G_RCX, CX
-	MOVQ	G_RDX, DX
-	MOVQ	G_RBX, BX
-	MOVQ	G_RBP, BP
-	MOVQ	G_RSI, SI
-	MOVQ	G_R8, R8
-	MOVQ	G_R9, R9
-	MOVQ	G_R10, R10
-	MOVQ	G_R11, R11
-	MOVQ	G_R12, R12
-	MOVQ	G_R13, R13
-	MOVQ	G_R14, R14
-	MOVQ	G_R15, R15
-	MOVQ	G_RDI, DI
+	LOAD_GUEST_GPRS
 	JNE	resume
 	BYTE $0x0f; BYTE $0x01; BYTE $0xc2			// VMLAUNCH
 	JMP	failed
 resume:
 	BYTE $0x0f; BYTE $0x01; BYTE $0xc3			// VMRESUME
 failed:
-	// Still in the host, with the guest's GPRs loaded: give the host a
-	// clean FPU and return the outcome.
-	STATUS
-	MOVQ	8(SP), DI
-	MOVQ	AX, BX
-	CALL	·hostFPU<>(SB)
-	MOVQ	BX, AX
-	JMP	out
+	ENTRY_FAILED
 early:
 	STATUS
 out:
@@ -418,34 +433,10 @@ cpuid:
 	SHLQ	$32, DX
 	ORQ	DX, AX
 	MOVQ	AX, GuestRegs_EntryTSC(DI)
-	MOVQ	G_RAX, AX
-	MOVQ	G_RCX, CX
-	MOVQ	G_RDX, DX
-	MOVQ	G_RBX, BX
-	MOVQ	G_RBP, BP
-	MOVQ	G_RSI, SI
-	MOVQ	G_R8, R8
-	MOVQ	G_R9, R9
-	MOVQ	G_R10, R10
-	MOVQ	G_R11, R11
-	MOVQ	G_R12, R12
-	MOVQ	G_R13, R13
-	MOVQ	G_R14, R14
-	MOVQ	G_R15, R15
-	MOVQ	G_RDI, DI
+	LOAD_GUEST_GPRS
 	BYTE $0x0f; BYTE $0x01; BYTE $0xc3			// VMRESUME
-	// VMRESUME failed: still in the host with the guest's registers and
-	// FPU state. Return the outcome from vmrun as its own failure path
-	// does; the Go side ends the domain.
-	STATUS
-	MOVQ	8(SP), DI
-	MOVQ	AX, BX
-	CALL	·hostFPU<>(SB)
-	MOVQ	BX, AX
-	MOVQ	16(SP), BP
-	LEAQ	24(SP), SP
-	MOVB	AX, 24(SP)
-	RET
+	ENTRY_FAILED
+
 
 // hostFPU loads the host's clean FPU state from regs (DI). Clobbers AX, DX, SI.
 TEXT ·hostFPU<>(SB),NOSPLIT|NOFRAME,$0
