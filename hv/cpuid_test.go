@@ -321,3 +321,48 @@ func TestCPUIDCacheCollision(t *testing.T) {
 		}
 	}
 }
+
+// An emulated instruction ends as a real one: RIP wraps with the code size,
+// RF is cleared, and a single-step trap is made pending under RFLAGS.TF.
+func TestAdvanceCodeSizeAndStepFlags(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		ia32e        bool
+		csAR         uint64
+		rip, wantRIP uint64
+	}{
+		{"64-bit code", true, 0xa09b, 0x1_0000_fffe, 0x1_0001_0000},
+		{"32-bit code wraps at 4 GiB", false, 0xc09b, 0xffff_ffff, 0x1},
+		{"16-bit code wraps at 64 KiB", false, 0x009b, 0xffff, 0x1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newTestVCPU(t, 4)
+			if !c.ia32e {
+				e.v.entryCtls &^= vmx.EntryIA32eModeGuest
+			}
+			e.v.Regs.CSAccessRights = c.csAR
+			e.v.Regs.RIP, e.v.Regs.InsnLen = c.rip, 2
+			e.v.advance()
+			if e.v.Regs.RIP != c.wantRIP {
+				t.Errorf("RIP %#x after a 2-byte instruction at %#x, want %#x", e.v.Regs.RIP, c.rip, c.wantRIP)
+			}
+		})
+	}
+
+	e := newTestVCPU(t, 4)
+	e.v.Regs.RFLAGS = rflagsTF | rflagsRF | 0x2
+	e.vmcs.WriteNat(vmx.GuestRFLAGS, e.v.Regs.RFLAGS)
+	e.cpuid(t, 0, 0)
+	if f := e.vmcs.ReadNat(vmx.GuestRFLAGS); f&rflagsRF != 0 || f&rflagsTF == 0 {
+		t.Errorf("RFLAGS %#x after CPUID: want RF cleared, TF kept", f)
+	}
+	if p := e.vmcs.ReadNat(vmx.GuestPendingDbgExceptions); p&pendingDbgBS == 0 {
+		t.Errorf("pending debug exceptions %#x after CPUID under TF: no single-step trap pending", p)
+	}
+	// Without TF nothing is made pending.
+	e = newTestVCPU(t, 4)
+	e.cpuid(t, 0, 0)
+	if p := e.vmcs.ReadNat(vmx.GuestPendingDbgExceptions); p != 0 {
+		t.Errorf("pending debug exceptions %#x without TF", p)
+	}
+}

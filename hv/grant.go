@@ -115,6 +115,7 @@ func (h *Hypervisor) grantTableOp(v *VCPU, cmd, uop, count uint64) int64 {
 	default:
 		return errno(xen.ENOSYS)
 	}
+	mark := v.scratchUsed
 	for i := uint64(0); i < count; i++ {
 		at := uop + i*uint64(size)
 		b, err := v.argIn(at, size)
@@ -125,6 +126,7 @@ func (h *Hypervisor) grantTableOp(v *VCPU, cmd, uop, count uint64) int64 {
 		if err := v.writeLinear(at, b); err != nil {
 			return faultErrno(err)
 		}
+		v.scratchUsed = mark // b is done with: the next operation reuses its bytes
 	}
 	return 0
 }

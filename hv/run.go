@@ -201,6 +201,16 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 			h.loadMSRs(v)
 		}
 		if st := vmx.Run(v.VMCS, r); st != vmx.VMsucceed {
+			if r.FastCPUID != 0 {
+				// The CPUID fast path's VMRESUME failed: the
+				// launch had worked, the exits it answered
+				// count, and RIP moved.
+				v.VMCS.Launched = true
+				d.Stats.Exits[vmx.ExitReasonCPUID] += r.FastCPUID
+				d.Stats.GuestTicks += r.FastGuestTicks
+				r.FastCPUID, r.FastGuestTicks = 0, 0
+				r.RIP = v.vmcs.ReadNat(vmx.GuestRIP)
+			}
 			h.Kill(d, "refused: %v\n%s", v.VMCS.EntryFailure(st), h.dump(v))
 			break
 		}

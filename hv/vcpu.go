@@ -64,11 +64,20 @@ type VCPU struct {
 
 // Guest state bits (SDM Vol. 3A 2.3, 2.5).
 const (
+	rflagsTF = 1 << 8
+	rflagsRF = 1 << 16
 	rflagsIF = 1 << 9
 	cr0PE    = 1 << 0
 	cr0NE    = 1 << 5
 	cr4VMXE  = 1 << 13
 	eferLME  = 1 << 8
+
+	// csD is the D/B flag of CS's access rights: 32-bit code (SDM Vol.
+	// 3C 25.4.1, Vol. 3A 3.4.5).
+	csD = 1 << 14
+	// pendingDbgBS is the single-step bit of the pending debug exceptions
+	// (SDM Vol. 3C 25.4.2, Table 25-4).
+	pendingDbgBS = 1 << 14
 )
 
 // advance moves the guest past the instruction that exited, and ends any
@@ -76,13 +85,46 @@ const (
 // 3C 26.4.2 "Guest Non-Register State"). The exit path read RIP, the
 // instruction length and the interruptibility state; the entry path writes
 // back what changed.
+//
+// RIP wraps as the code's size says: 64-bit code does not, 32-bit code
+// (CS.D) wraps at 4 GiB and 16-bit code at 64 KiB (SDM Vol. 3A 3.4.5). The
+// instruction ends as a real one would: RF cleared, and with RFLAGS.TF a
+// single-step trap due, which the BS bit of the pending debug exceptions
+// delivers right after VM entry (SDM Vol. 3C "Virtualization Support for
+// Debugging Facilities"; Xen's __update_guest_eip does the same with an
+// injected #DB). The exit assembly answers CPUID itself only when none of
+// this applies.
 func (v *VCPU) advance() {
 	r := &v.Regs
 	r.RIP += r.InsnLen
+	if !v.longMode() {
+		if r.CSAccessRights&csD != 0 {
+			r.RIP &= 0xffff_ffff
+		} else {
+			r.RIP &= 0xffff
+		}
+	}
 	r.Dirty |= vmx.RIPDirty
 	if block := uint64(vmx.BlockingBySTI | vmx.BlockingByMOVSS); r.Intr&block != 0 {
 		r.Intr &^= block
 		r.Dirty |= vmx.IntrDirty
+	}
+	if r.RFLAGS&(rflagsTF|rflagsRF) != 0 {
+		v.stepFlags()
+	}
+}
+
+// stepFlags clears RFLAGS.RF after an emulated instruction and, with
+// RFLAGS.TF, makes the single-step trap pending.
+func (v *VCPU) stepFlags() {
+	r := &v.Regs
+	if r.RFLAGS&rflagsRF != 0 {
+		r.RFLAGS &^= rflagsRF
+		v.vmcs.WriteNat(vmx.GuestRFLAGS, r.RFLAGS)
+	}
+	if r.RFLAGS&rflagsTF != 0 {
+		pending := v.vmcs.ReadNat(vmx.GuestPendingDbgExceptions)
+		v.vmcs.WriteNat(vmx.GuestPendingDbgExceptions, pending|pendingDbgBS)
 	}
 }
 

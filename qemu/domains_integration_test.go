@@ -61,10 +61,14 @@ func noWrong(t *testing.T, res *testbed.Result) {
 // operation; another hands the hypervisor bad arguments; a Xen PVH guest
 // written in C reads a store key; one floods the store with 20,000
 // requests, which dom0 must answer without running out of memory (it did
-// once, with a 16 MiB runtime region). dom0 waits for them all, lists the
-// domains and ends.
+// once, with a 16 MiB runtime region). When they have ended, dom0 creates a
+// Go domain that keeps 6 MiB alive while it allocates 64 MiB: with the CPU
+// to itself, its collector must keep within its runtime region (the
+// board's memory limit; without it the heap outgrows the region). Then dom0
+// lists the domains and ends.
 const servicesScenarios = "tamavisor.domains=" +
-	"dom0,priv=1,args=wait~ping:wait~pong:wait~granter:wait~grantee:wait~domctl:wait~badargs:wait~xenpvh:wait~pvhmod:wait~flood:list:shutdown" +
+	"dom0,priv=1,args=wait~ping:wait~pong:wait~granter:wait~grantee:wait~domctl:wait~badargs:wait~xenpvh:wait~pvhmod:wait~flood" +
+	":create~hostile~heapchurn~32~256~0~heapchurn:wait~heapchurn:list:shutdown" +
 	"+peer,name=ping,args=ping~t1~10000" +
 	"+peer,name=pong,args=pong~t1~10000" +
 	"+peer,name=granter,args=granter~t2" +
@@ -127,6 +131,8 @@ func TestBochsServices(t *testing.T) {
 		`^d9\.flood: storeflood: 20000 requests, 20000 answered ENOENT$`,
 		`^hv: d9\.flood: shut down: poweroff \(exit status 0\)$`,
 		`^d0\.dom0: dom0: flood has ended$`,
+		`^d10\.heapchurn: heapchurn: held 6144 KiB while allocating 65536 KiB, \d+ GC cycles`,
+		`^hv: d10\.heapchurn: shut down: poweroff \(exit status 0\)$`,
 		`^hv: d0\.dom0: shut down: poweroff \(exit status 0\)$`,
 		`^hv: power-off status=0$`)
 	noWrong(t, res)

@@ -28,7 +28,8 @@ const domainScenarios = "tamavisor.domains=" +
 	"+hello,name=broken,broken=rflags" +
 	"+truncated" +
 	"+hello,name=toosmall,mem=2" +
-	"+hostile,name=cpuidspin,args=cpuidspin,budget=300"
+	"+hostile,name=cpuidspin,args=cpuidspin,budget=300" +
+	"+hostile,name=cpuidstep,args=cpuidstep"
 
 func TestBochsDomains(t *testing.T) {
 	t.Parallel()
@@ -75,6 +76,8 @@ func TestBochsDomains(t *testing.T) {
 		`^d9\.cpuidspin: cpuidspin: vendor "GenuineIntel", hypervisor "tamavisor\\x00\\x00\\x00"$`,
 		`^d9\.cpuidspin: cpuidspin: 2000 rounds agree$`,
 		`^hv: d9\.cpuidspin: stopped: it used its CPU budget of 300 ms \(preempted [1-9]\d* times\)`,
+		// CPUID under RFLAGS.TF: the trap right after it.
+		`^hv: d10\.cpuidstep: guest exception #DB \(vector 1\) at RIP 0x[0-9a-f]+`,
 
 		`^hv: power-off status=0$`)
 
@@ -89,6 +92,13 @@ func TestBochsDomains(t *testing.T) {
 	// The spinner was preempted while hello slept and finished: hello's
 	// end comes after the spinner started, and the spinner's preemptions
 	// are counted.
+	// The single-step trap came right after the emulated CPUID, not one
+	// instruction later.
+	due := regexp.MustCompile(`(?m)^d10\.cpuidstep: cpuidstep: the trap is due at RIP (0x[0-9a-f]+)$`).FindStringSubmatch(res.Serial)
+	got := regexp.MustCompile(`(?m)^hv: d10\.cpuidstep: guest exception #DB \(vector 1\) at RIP (0x[0-9a-f]+)`).FindStringSubmatch(res.Serial)
+	if due == nil || got == nil || due[1] != got[1] {
+		t.Errorf("single-step trap after CPUID: due at %v, came at %v", due, got)
+	}
 	// The CPUID spinner's exits are counted though Go saw few of them.
 	if m := regexp.MustCompile(`(?m)^hv: d9\.cpuidspin: stats: \d+ exits \(CPUID (\d+),`).FindStringSubmatch(res.Serial); m == nil {
 		t.Errorf("the CPUID spinner's stats do not lead with CPUID")

@@ -395,6 +395,7 @@ func TestAssemblyEncodings(t *testing.T) {
 		{"GUEST_CR3", guestCR3Encoding, uint32(GuestCR3)},
 		{"GUEST_CR4", guestCR4Encoding, uint32(GuestCR4)},
 		{"GUEST_IA32_EFER", guestEFEREncoding, uint32(GuestIA32EFER)},
+		{"GUEST_RFLAGS", guestRFLAGSEncoding, uint32(GuestRFLAGS)},
 	} {
 		if c.asm != c.want {
 			t.Errorf("%s: assembly uses %#x, the table says %#x", c.name, c.asm, c.want)

@@ -46,6 +46,7 @@ const (
 	guestCR3Encoding     = 0x6802
 	guestCR4Encoding     = 0x6804
 	guestEFEREncoding    = 0x2806
+	guestRFLAGSEncoding  = 0x6820
 	ssAREncoding         = 0x4818
 
 	// exitReasonCPUID is basic exit reason 10 (SDM Vol. 3D Appendix C).
@@ -106,6 +107,9 @@ type GuestRegs struct {
 	// 3C 28.3.1.5), which every hypercall checks.
 	CSAccessRights uint64
 	SSAccessRights uint64
+	// The guest's RFLAGS at the exit (GUEST_RFLAGS), for the trap and
+	// resume flags of an emulated instruction.
+	RFLAGS uint64
 
 	// Written by the entry path: the VMX-preemption timer value (always)
 	// and, per Dirty, RIP and the interruptibility state.

@@ -342,6 +342,9 @@ slow:
 	MOVQ	$const_ssAREncoding, AX
 	VMREAD_BX_AX
 	MOVQ	BX, GuestRegs_SSAccessRights(DI)
+	MOVQ	$const_guestRFLAGSEncoding, AX
+	VMREAD_BX_AX
+	MOVQ	BX, GuestRegs_RFLAGS(DI)
 
 	// The guest's FPU state out, the host's clean one in, with the same
 	// component mask in EDX:EAX (hostFPU, inlined).
@@ -394,6 +397,12 @@ cpuid:
 	VMREAD_BX_AX
 	TESTL	$3, BX
 	JNE	slow
+	// So does a single-step trap due after it (RFLAGS.TF, SDM Vol. 3B
+	// 17.3.1.4) or a resume flag to clear (RF, 17.3.1.1).
+	MOVQ	$const_guestRFLAGSEncoding, AX
+	VMREAD_BX_AX
+	TESTL	$(1<<8 | 1<<16), BX
+	JNE	slow
 	// The rest of the slice, in preemption-timer ticks: the timer counts
 	// down at the TSC rate >> IA32_VMX_MISC[4:0] (SDM Vol. 3C 26.5.1).
 	// The Go side keeps Deadline-now within the 32-bit field.
@@ -407,12 +416,24 @@ cpuid:
 	VMWRITE_AX_BX
 	// Past the instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN, which a
 	// CPUID exit reports (SDM Vol. 3C 28.2.5).
+	// RIP wraps with the code size: 64-bit code (CS.L) does not, 32-bit
+	// code (CS.D) wraps at 4 GiB, 16-bit code at 64 KiB, which the slow
+	// path handles (SDM Vol. 3A 3.4.5, "L" and "D/B" flags).
 	MOVQ	$const_guestRIPEncoding, AX
 	VMREAD_BX_AX
 	MOVQ	BX, R9
 	MOVQ	$const_exitInsnLenEncoding, AX
 	VMREAD_BX_AX
-	ADDQ	R9, BX
+	ADDQ	BX, R9
+	MOVQ	$const_csAREncoding, AX
+	VMREAD_BX_AX
+	TESTL	$(1<<13), BX			// CS.L
+	JNE	rip
+	TESTL	$(1<<14), BX			// CS.D
+	JEQ	slow
+	MOVL	R9, R9				// 32-bit code: zero-extend
+rip:
+	MOVQ	R9, BX
 	MOVQ	$const_guestRIPEncoding, AX
 	VMWRITE_AX_BX
 	// The answer: 32-bit results clear the upper halves (SDM Vol. 1

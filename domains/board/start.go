@@ -38,16 +38,25 @@ func init() {
 }
 
 // setMemoryLimit tells the garbage collector how much memory the runtime
-// has, from the end of the image's data to the g0 stack below the region's
-// end, so that it collects harder as the heap nears it rather than failing
-// to grow (TamaGo's heap takes 4 MiB arenas straight from this region).
+// can really have, so that it collects harder as the heap nears it rather
+// than failing to grow. TamaGo's heap takes 4 MiB arenas, 4 MiB aligned,
+// from the room between the image's data and the g0 stack below the
+// region's end (runtime/mem_tamago.go sbrk, runtime/malloc.go
+// heapArenaBytes); the runtime's own metadata comes from the same room. So
+// the limit is the whole arenas that fit, less one arena for that metadata
+// and alignment, and 3 MiB so that the collector, whose limit is soft,
+// finishes its cycle before the heap needs another arena: 9 MiB of a 24
+// MiB region.
 func setMemoryLimit(end uint64) {
+	const arena = 4 << 20
 	_, dataEnd := runtime.DataRegion()
 	top := end - ramStackOffset - 64<<10 // the g0 stack (runtime/sys_tamago_amd64.s)
-	if top <= dataEnd {
-		return
+	first := (dataEnd + arena - 1) &^ (arena - 1)
+	if top < first+2*arena {
+		return // too small a region to leave the runtime anything to spare
 	}
-	debug.SetMemoryLimit(int64(top - dataEnd))
+	arenas := (top - first) / arena
+	debug.SetMemoryLimit(int64((arenas-1)*arena - 3<<20))
 }
 
 // Cmdline returns the domain's command line (PVH start_info cmdline).

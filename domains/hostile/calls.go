@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 
 	"tamavisor/abi"
 	"tamavisor/domains/board"
@@ -162,5 +163,32 @@ func storeFlood() int {
 		}
 	}
 	fmt.Printf("storeflood: %d requests, %d answered ENOENT\n", n, missing)
+	return 0
+}
+
+// heapChurn keeps 6 MiB of 64 KiB chunks alive while it allocates 64 MiB
+// in all: the garbage collector must keep the heap within the arenas the
+// domain's runtime region holds (board's memory limit), or the runtime
+// runs out of memory.
+func heapChurn() int {
+	const (
+		chunk = 64 << 10
+		held  = 6 << 20
+		total = 64 << 20
+	)
+	keep := make([][]byte, held/chunk)
+	var sum byte
+	for i := 0; i < total/chunk; i++ {
+		b := make([]byte, chunk)
+		b[chunk-1] = byte(i)
+		j := i % len(keep)
+		if k := keep[j]; k != nil {
+			sum += k[chunk-1] // the chunk it replaces is still there
+		}
+		keep[j] = b
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("heapchurn: held %d KiB while allocating %d KiB, %d GC cycles (%d)\n", held>>10, total>>10, ms.NumGC, sum)
 	return 0
 }

@@ -11,6 +11,9 @@
 //	cpuidspin  spin forever on CPUID, which the exit path answers in
 //	        assembly: the preemption timer must still preempt it, and every
 //	        answer must be the first one again
+//	cpuidstep  execute CPUID under RFLAGS.TF: the single-step trap (#DB)
+//	        must come right after the CPUID the hypervisor emulates, which
+//	        ends the domain with a guest-exception report naming that RIP
 //	panic   panic: Go's runtime exits with status 2 (a crash)
 //	exit=N  exit with status N
 //	domctl  call the privileged domain's control operations: each must fail
@@ -20,6 +23,8 @@
 //	        grant status), and the domain goes on
 //
 //	storeflood  send the store 20,000 requests as fast as it answers
+//	heapchurn   keep 6 MiB alive while allocating 64 MiB: the runtime must
+//	        collect within the memory the domain's runtime region holds
 //
 // The domctl and badargs modes print one line per call, "ok" when the
 // hypervisor answered as expected, then a summary line that tests look for.
@@ -59,6 +64,10 @@ func main() {
 		}
 	case mode == "cpuidspin":
 		cpuidSpin()
+	case mode == "cpuidstep":
+		fmt.Printf("cpuidstep: the trap is due at RIP %#x\n", stepCPUIDEndAddr())
+		stepCPUID()
+		fmt.Println("FAIL: no single-step trap")
 	case mode == "panic":
 		panic("hostile: panicking on purpose")
 	case mode == "domctl":
@@ -67,6 +76,8 @@ func main() {
 		os.Exit(badargs())
 	case mode == "storeflood":
 		os.Exit(storeFlood())
+	case mode == "heapchurn":
+		os.Exit(heapChurn())
 	case strings.HasPrefix(mode, "exit="):
 		n, err := strconv.Atoi(strings.TrimPrefix(mode, "exit="))
 		if err != nil {
@@ -75,7 +86,7 @@ func main() {
 		}
 		os.Exit(n)
 	default:
-		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, cpuidspin, panic, exit=N, domctl, badargs, storeflood)\n", mode)
+		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, cpuidspin, cpuidstep, panic, exit=N, domctl, badargs, storeflood, heapchurn)\n", mode)
 		os.Exit(1)
 	}
 	os.Exit(1)
