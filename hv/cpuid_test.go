@@ -351,18 +351,41 @@ func TestAdvanceCodeSizeAndStepFlags(t *testing.T) {
 
 	e := newTestVCPU(t, 4)
 	e.v.Regs.RFLAGS = rflagsTF | rflagsRF | 0x2
-	e.vmcs.WriteNat(vmx.GuestRFLAGS, e.v.Regs.RFLAGS)
 	e.cpuid(t, 0, 0)
-	if f := e.vmcs.ReadNat(vmx.GuestRFLAGS); f&rflagsRF != 0 || f&rflagsTF == 0 {
-		t.Errorf("RFLAGS %#x after CPUID: want RF cleared, TF kept", f)
+	r := &e.v.Regs
+	if r.RFLAGS&rflagsRF != 0 || r.RFLAGS&rflagsTF == 0 || r.Dirty&vmx.RFLAGSDirty == 0 {
+		t.Errorf("RFLAGS %#x (dirty %#x) after CPUID: want RF cleared and written back, TF kept", r.RFLAGS, r.Dirty)
 	}
-	if p := e.vmcs.ReadNat(vmx.GuestPendingDbgExceptions); p&pendingDbgBS == 0 {
-		t.Errorf("pending debug exceptions %#x after CPUID under TF: no single-step trap pending", p)
+	if r.PendingDbg&pendingDbgBS == 0 || r.Dirty&vmx.PendingDbgDirty == 0 {
+		t.Errorf("pending debug exceptions %#x (dirty %#x) after CPUID under TF: no single-step trap due", r.PendingDbg, r.Dirty)
 	}
-	// Without TF nothing is made pending.
+	if e.v.dr[6]&dr6BS == 0 {
+		t.Errorf("DR6 %#x: BS not set for the guest's #DB handler", e.v.dr[6])
+	}
+	// The VMCS is not touched here: the entry path writes the registers
+	// into the vCPU's own VMCS (another may be current after an exit
+	// handler created a domain).
+	if f := e.vmcs.ReadNat(vmx.GuestPendingDbgExceptions); f != 0 {
+		t.Errorf("advance wrote pending debug exceptions %#x into the current VMCS", f)
+	}
+
+	// An upcall due at the same entry waits for an interrupt window: an
+	// injected event would drop the trap.
+	e.v.Dom.CallbackVector = 0xf3
+	e.v.UpcallPending = true
+	e.vmcs.WriteNat(vmx.GuestRFLAGS, rflagsIF|rflagsTF|0x2)
+	e.v.deliverUpcall()
+	if info := e.vmcs.Read32(vmx.VMEntryIntrInfoField); info != 0 {
+		t.Errorf("injected %#x with a single-step trap due", info)
+	}
+	if !e.v.UpcallPending || e.v.procCtls&vmx.ProcInterruptWindowExiting == 0 {
+		t.Errorf("upcall pending %v, interrupt-window exiting %v: want it kept for the window", e.v.UpcallPending, e.v.procCtls&vmx.ProcInterruptWindowExiting != 0)
+	}
+
+	// Without TF nothing is made due.
 	e = newTestVCPU(t, 4)
 	e.cpuid(t, 0, 0)
-	if p := e.vmcs.ReadNat(vmx.GuestPendingDbgExceptions); p != 0 {
-		t.Errorf("pending debug exceptions %#x without TF", p)
+	if e.v.Regs.Dirty&vmx.PendingDbgDirty != 0 {
+		t.Errorf("a single-step trap due without TF")
 	}
 }

@@ -207,8 +207,7 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 				// count, and RIP moved.
 				v.VMCS.Launched = true
 				d.Stats.Exits[vmx.ExitReasonCPUID] += r.FastCPUID
-				d.Stats.GuestTicks += r.FastGuestTicks
-				r.FastCPUID, r.FastGuestTicks = 0, 0
+				r.FastCPUID, r.FastGuestTicks = 0, 0 // the time counts as the hypervisor's
 				r.RIP = v.vmcs.ReadNat(vmx.GuestRIP)
 			}
 			h.Kill(d, "refused: %v\n%s", v.VMCS.EntryFailure(st), h.dump(v))

@@ -76,8 +76,9 @@ const (
 	// 3C 25.4.1, Vol. 3A 3.4.5).
 	csD = 1 << 14
 	// pendingDbgBS is the single-step bit of the pending debug exceptions
-	// (SDM Vol. 3C 25.4.2, Table 25-4).
+	// (SDM Vol. 3C 25.4.2, Table 25-4); dr6BS is DR6's (Vol. 3B 17.2.3).
 	pendingDbgBS = 1 << 14
+	dr6BS        = 1 << 14
 )
 
 // advance moves the guest past the instruction that exited, and ends any
@@ -115,18 +116,29 @@ func (v *VCPU) advance() {
 }
 
 // stepFlags clears RFLAGS.RF after an emulated instruction and, with
-// RFLAGS.TF, makes the single-step trap pending.
+// RFLAGS.TF, makes the single-step trap pending, with DR6.BS set as the
+// guest's #DB handler reads it (SDM Vol. 3B 17.2.3). Only the registers
+// change here; the entry path writes them into the vCPU's VMCS, which an
+// exit handler may not have current (a domain creation leaves the new
+// domain's).
 func (v *VCPU) stepFlags() {
 	r := &v.Regs
 	if r.RFLAGS&rflagsRF != 0 {
 		r.RFLAGS &^= rflagsRF
-		v.vmcs.WriteNat(vmx.GuestRFLAGS, r.RFLAGS)
+		r.Dirty |= vmx.RFLAGSDirty
 	}
 	if r.RFLAGS&rflagsTF != 0 {
-		pending := v.vmcs.ReadNat(vmx.GuestPendingDbgExceptions)
-		v.vmcs.WriteNat(vmx.GuestPendingDbgExceptions, pending|pendingDbgBS)
+		r.PendingDbg = pendingDbgBS
+		r.Dirty |= vmx.PendingDbgDirty
+		v.dr[6] |= dr6BS
 	}
 }
+
+// stepDue says whether a single-step trap is due at the next VM entry:
+// nothing may be injected then, or the trap would be lost (a VM entry that
+// injects an event leaves no pending debug exceptions: SDM Vol. 3C
+// "Delivery of Pending Debug Exceptions after VM Entry").
+func (v *VCPU) stepDue() bool { return v.Regs.Dirty&vmx.PendingDbgDirty != 0 }
 
 // inject queues a hardware exception for the next VM entry (SDM Vol. 3C
 // 27.6 "Event Injection"); RIP stays on the faulting instruction.
@@ -178,7 +190,7 @@ func (v *VCPU) deliverUpcall() {
 		v.UpcallPending = false
 		return
 	}
-	if v.interruptible() {
+	if v.interruptible() && !v.stepDue() {
 		v.vmcs.Write32(vmx.VMEntryIntrInfoField, vmx.MakeInterruptionInfo(vector, vmx.IntrTypeExternal, false))
 		v.UpcallPending = false
 		if v.procCtls&vmx.ProcInterruptWindowExiting != 0 {

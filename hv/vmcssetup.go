@@ -34,6 +34,8 @@ func (h *Hypervisor) newVCPU(d *Domain, st loader.CPUState) error {
 	}
 	v.entryCtls = ctl.Entry
 	v.procCtls = ctl.Proc
+	// The debug registers' power-up values (SDM Vol. 3B 17.2.3, 17.2.4).
+	v.dr[6], v.dr[7] = 0xffff_0ff0, 0x400
 	if st.EFER&eferLMA != 0 {
 		v.entryCtls |= vmx.EntryIA32eModeGuest
 	}

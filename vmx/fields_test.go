@@ -396,6 +396,7 @@ func TestAssemblyEncodings(t *testing.T) {
 		{"GUEST_CR4", guestCR4Encoding, uint32(GuestCR4)},
 		{"GUEST_IA32_EFER", guestEFEREncoding, uint32(GuestIA32EFER)},
 		{"GUEST_RFLAGS", guestRFLAGSEncoding, uint32(GuestRFLAGS)},
+		{"GUEST_PENDING_DBG_EXCEPTIONS", pendingDbgEncoding, uint32(GuestPendingDbgExceptions)},
 	} {
 		if c.asm != c.want {
 			t.Errorf("%s: assembly uses %#x, the table says %#x", c.name, c.asm, c.want)

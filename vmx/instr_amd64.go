@@ -47,6 +47,7 @@ const (
 	guestCR4Encoding     = 0x6804
 	guestEFEREncoding    = 0x2806
 	guestRFLAGSEncoding  = 0x6820
+	pendingDbgEncoding   = 0x6822
 	ssAREncoding         = 0x4818
 
 	// exitReasonCPUID is basic exit reason 10 (SDM Vol. 3D Appendix C).
@@ -108,8 +109,11 @@ type GuestRegs struct {
 	CSAccessRights uint64
 	SSAccessRights uint64
 	// The guest's RFLAGS at the exit (GUEST_RFLAGS), for the trap and
-	// resume flags of an emulated instruction.
-	RFLAGS uint64
+	// resume flags of an emulated instruction (written back when
+	// RFLAGSDirty), and the pending debug exceptions the entry path writes
+	// when PendingDbgDirty (GUEST_PENDING_DBG_EXCEPTIONS).
+	RFLAGS     uint64
+	PendingDbg uint64
 
 	// Written by the entry path: the VMX-preemption timer value (always)
 	// and, per Dirty, RIP and the interruptibility state.
@@ -131,8 +135,10 @@ type GuestRegs struct {
 
 // GuestRegs.Dirty bits: fields the entry path writes back to the VMCS.
 const (
-	RIPDirty  = 1 << 0
-	IntrDirty = 1 << 1
+	RIPDirty        = 1 << 0
+	IntrDirty       = 1 << 1
+	RFLAGSDirty     = 1 << 2
+	PendingDbgDirty = 1 << 3
 )
 
 // The GPR indexes (SDM Vol. 3C Table 28-3).

@@ -246,6 +246,9 @@ rip:
 	MOVQ	GuestRegs_Intr(DI), BX
 	VMWRITE_AX_BX
 intr:
+	TESTQ	$(const_RFLAGSDirty|const_PendingDbgDirty), SI
+	JNE	step
+stepped:
 	MOVQ	$0, GuestRegs_Dirty(DI)
 	MOVQ	$const_preemptTimerEncoding, AX
 	MOVQ	GuestRegs_Timer(DI), BX
@@ -285,6 +288,21 @@ out:
 	LEAQ	24(SP), SP
 	MOVB	AX, ret+16(FP)
 	RET
+step:
+	// An emulated instruction's end under RFLAGS.TF or RF (rare: out of
+	// the common path).
+	TESTQ	$const_RFLAGSDirty, SI
+	JEQ	pending
+	MOVQ	$const_guestRFLAGSEncoding, AX
+	MOVQ	GuestRegs_RFLAGS(DI), BX
+	VMWRITE_AX_BX
+pending:
+	TESTQ	$const_PendingDbgDirty, SI
+	JEQ	stepped
+	MOVQ	$const_pendingDbgEncoding, AX
+	MOVQ	GuestRegs_PendingDbg(DI), BX
+	VMWRITE_AX_BX
+	JMP	stepped
 
 // vmexit is HOST_RIP: the CPU arrives here at a VM exit with RSP = HOST_RSP,
 // that is, inside vmrun's frame, and returns to vmrun's caller. A VM exit
@@ -428,7 +446,13 @@ cpuid:
 	MOVQ	$const_csAREncoding, AX
 	VMREAD_BX_AX
 	TESTL	$(1<<13), BX			// CS.L
+	JEQ	compat
+	MOVQ	$const_guestEFEREncoding, AX	// L counts in IA-32e mode only
+	VMREAD_BX_AX
+	TESTL	$(1<<10), BX			// EFER.LMA
 	JNE	rip
+	JMP	slow				// reserved L outside it: Go decides
+compat:
 	TESTL	$(1<<14), BX			// CS.D
 	JEQ	slow
 	MOVL	R9, R9				// 32-bit code: zero-extend

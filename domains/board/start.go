@@ -52,8 +52,8 @@ func setMemoryLimit(end uint64) {
 	_, dataEnd := runtime.DataRegion()
 	top := end - ramStackOffset - 64<<10 // the g0 stack (runtime/sys_tamago_amd64.s)
 	first := (dataEnd + arena - 1) &^ (arena - 1)
-	if top < first+2*arena {
-		return // too small a region to leave the runtime anything to spare
+	if top < first+3*arena {
+		return // too small a region for a limit to leave the runtime room
 	}
 	arenas := (top - first) / arena
 	debug.SetMemoryLimit(int64((arenas-1)*arena - 3<<20))
