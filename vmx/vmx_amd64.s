@@ -23,6 +23,8 @@
 // VMREAD RBX, RAX: RBX gets the field in RAX (0F 78 /r). With a current
 // VMCS and a field that exists, neither fails.
 #define VMREAD_BX_AX BYTE $0x0f; BYTE $0x78; BYTE $0xc3
+// VMREAD_TO stores the field whose encoding is enc at dst (clobbers AX, BX).
+#define VMREAD_TO(enc, dst) MOVQ $enc, AX; VMREAD_BX_AX; MOVQ BX, dst
 
 // LOAD_GUEST_GPRS loads the guest's registers from regs (DI), DI last.
 // MOVs leave the flags alone.
@@ -113,18 +115,10 @@ TEXT ·vmwrite(SB),NOSPLIT,$0-17
 
 // func readGuestPaging() (cr0, cr3, cr4, efer uint64)
 TEXT ·readGuestPaging(SB),NOSPLIT,$0-32
-	MOVQ	$const_guestCR0Encoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, cr0+0(FP)
-	MOVQ	$const_guestCR3Encoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, cr3+8(FP)
-	MOVQ	$const_guestCR4Encoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, cr4+16(FP)
-	MOVQ	$const_guestEFEREncoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, efer+24(FP)
+	VMREAD_TO(const_guestCR0Encoding, cr0+0(FP))
+	VMREAD_TO(const_guestCR3Encoding, cr3+8(FP))
+	VMREAD_TO(const_guestCR4Encoding, cr4+16(FP))
+	VMREAD_TO(const_guestEFEREncoding, efer+24(FP))
 	RET
 
 // func invept(typ uint64, eptp uint64) uint8
@@ -342,27 +336,13 @@ slow:
 	// The exit information every handler needs.
 	MOVQ	CR2, AX
 	MOVQ	AX, GuestRegs_CR2(DI)
-	MOVQ	$const_exitQualEncoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, GuestRegs_ExitQual(DI)
-	MOVQ	$const_guestRIPEncoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, GuestRegs_RIP(DI)
-	MOVQ	$const_exitInsnLenEncoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, GuestRegs_InsnLen(DI)
-	MOVQ	$const_guestIntrEncoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, GuestRegs_Intr(DI)
-	MOVQ	$const_csAREncoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, GuestRegs_CSAccessRights(DI)
-	MOVQ	$const_ssAREncoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, GuestRegs_SSAccessRights(DI)
-	MOVQ	$const_guestRFLAGSEncoding, AX
-	VMREAD_BX_AX
-	MOVQ	BX, GuestRegs_RFLAGS(DI)
+	VMREAD_TO(const_exitQualEncoding, GuestRegs_ExitQual(DI))
+	VMREAD_TO(const_guestRIPEncoding, GuestRegs_RIP(DI))
+	VMREAD_TO(const_exitInsnLenEncoding, GuestRegs_InsnLen(DI))
+	VMREAD_TO(const_guestIntrEncoding, GuestRegs_Intr(DI))
+	VMREAD_TO(const_csAREncoding, GuestRegs_CSAccessRights(DI))
+	VMREAD_TO(const_ssAREncoding, GuestRegs_SSAccessRights(DI))
+	VMREAD_TO(const_guestRFLAGSEncoding, GuestRegs_RFLAGS(DI))
 
 	// The guest's FPU state out, the host's clean one in, with the same
 	// component mask in EDX:EAX (hostFPU, inlined).
