@@ -19,11 +19,13 @@ func (h *Hypervisor) domctl(v *VCPU, op uint64, a [5]uint64) int64 {
 		return errno(xen.EPERM)
 	}
 	target := func() (*Domain, int64) {
-		d := h.Domain(uint16(a[1]))
-		if a[1] > 0xffff || d == nil || d.State >= DomainDying {
+		if a[1] > 0xffff {
 			return nil, errno(xen.ESRCH)
 		}
-		return d, 0
+		if d := h.Domain(uint16(a[1])); d != nil && d.State < DomainDying {
+			return d, 0
+		}
+		return nil, errno(xen.ESRCH)
 	}
 	switch op {
 	case abi.OpVersion:
@@ -60,17 +62,21 @@ func (h *Hypervisor) domctl(v *VCPU, op uint64, a [5]uint64) int64 {
 		if d == nil {
 			return e
 		}
-		if a[2] < 1 || a[2] > 65535 || a[3] > 100 {
+		// The scheduler judges the values; the domain keeps them only
+		// once it took them.
+		if a[2] > sched.MaxWeight || a[3] > 100 {
+			return errno(xen.EINVAL)
+		}
+		if err := h.Sched.SetParams(sched.DomID(d.ID), int(a[2]), int(a[3])); err != nil {
 			return errno(xen.EINVAL)
 		}
 		d.Weight, d.Cap = int(a[2]), int(a[3])
-		h.schedParams(d)
 		return 0
 	case abi.OpDomainList:
-		n := min(int(a[2]), len(h.domains))
 		if a[2] > 4096 {
 			return errno(xen.EINVAL)
 		}
+		n := min(int(a[2]), len(h.domains))
 		out := make([]byte, 0, n*abi.DomainInfoSize)
 		for _, d := range h.domains[:n] {
 			info := h.info(d)
@@ -166,12 +172,5 @@ func (h *Hypervisor) info(d *Domain) abi.DomainInfo {
 		Exits: d.Stats.Total(), Hypercall: d.Stats.Hypercalls,
 		ConsoleGFN: d.ConsoleGPA >> 12, StoreGFN: d.StoreGPA >> 12,
 		ConsolePort: uint32(d.params[xen.HVMParamConsoleEvtchn]), StorePort: uint32(d.params[xen.HVMParamStoreEvtchn]),
-	}
-}
-
-// schedParams tells the scheduler a domain's weight and cap changed.
-func (h *Hypervisor) schedParams(d *Domain) {
-	if err := h.Sched.SetParams(sched.DomID(d.ID), d.Weight, d.Cap); err != nil {
-		h.Log.Printf("%s: scheduler: %v", d.Label(), err)
 	}
 }

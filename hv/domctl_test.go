@@ -509,3 +509,27 @@ func TestAddToPhysmap(t *testing.T) {
 	}
 	w.check(t)
 }
+
+// A page put over another with add_to_physmap leaves the other's record
+// behind: moving the covered page later must not unmap the page now there.
+func TestAddToPhysmapMoveAfterCover(t *testing.T) {
+	w := newWorld(t, 24, false)
+	d1 := w.addDomain(t, 1, "one", 4, false)
+	x := sharedAt(d1) >> 12
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceGrantTable, 0, x); r != 0 {
+		t.Fatalf("grant frame 0 at %#x = %d", x, r)
+	}
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceSharedInfo, 0, x); r != 0 {
+		t.Fatalf("shared_info over it = %d", r)
+	}
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceGrantTable, 0, x+1); r != 0 {
+		t.Fatalf("grant frame 0 moved on = %d", r)
+	}
+	if m, ok := d1.d.EPT.Translate(x << 12); !ok || m.HPA != d1.d.sharedInfo {
+		t.Errorf("shared_info at %#x after grant frame 0 moved away: %+v %v", x, m, ok)
+	}
+	if m, ok := d1.d.EPT.Translate((x + 1) << 12); !ok || m.HPA != d1.d.grants.frames[0] {
+		t.Errorf("grant frame 0 at %#x: %+v %v", x+1, m, ok)
+	}
+	w.check(t)
+}

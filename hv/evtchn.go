@@ -129,7 +129,7 @@ func (h *Hypervisor) schedPoll(v *VCPU, arg uint64) int64 {
 		polled = append(polled, p)
 	}
 	if timeout != 0 {
-		v.Timer = max(h.Clock.Ticks(timeout), 1)
+		v.pollDeadline = max(h.Clock.Ticks(timeout), 1) // the single-shot timer stays as it is
 	}
 	v.polling, v.pollPorts = true, polled
 	h.block(v)

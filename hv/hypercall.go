@@ -250,10 +250,10 @@ func (h *Hypervisor) registerVCPUInfo(v *VCPU, arg uint64) int64 {
 	}
 	gfn := binary.LittleEndian.Uint64(b[0:])
 	off := binary.LittleEndian.Uint32(b[8:])
-	if binary.LittleEndian.Uint32(b[12:]) != 0 || off > mem.PageSize-evtchn.VCPUInfoSize || off&7 != 0 {
+	d := v.Dom
+	if binary.LittleEndian.Uint32(b[12:]) != 0 || gfn >= d.MemSize/mem.PageSize {
 		return errno(xen.EINVAL)
 	}
-	d := v.Dom
 	hpa, ok := d.ramFrame(gfn << 12)
 	if !ok {
 		return errno(xen.EINVAL)
@@ -262,13 +262,8 @@ func (h *Hypervisor) registerVCPUInfo(v *VCPU, arg uint64) int64 {
 	if err != nil {
 		return errno(xen.EINVAL)
 	}
-	// Xen's populate step: the new place starts as a copy of the old.
-	if d.sharedInfo != 0 && v.ID < evtchn.LegacyMaxVCPUs {
-		old, err := d.Mem.Phys.Slice(d.sharedInfo+uint64(v.ID)*evtchn.VCPUInfoSize, evtchn.VCPUInfoSize)
-		if err == nil {
-			copy(page[off:off+evtchn.VCPUInfoSize], old)
-		}
-	}
+	// The event-channel system checks the offset, refuses a second
+	// registration, and copies the old vcpu_info to the new place.
 	dl, err := h.Events.SetVCPUInfo(evtchn.DomID(d.ID), v.ID, sharedPage{page}, int(off))
 	if err != nil {
 		return -int64(evtchn.Errno(err))

@@ -41,3 +41,26 @@ func TestAddToPhysmapOverGrantMapping(t *testing.T) {
 	}
 	w.check(t)
 }
+
+// A page of the granter's that another domain maps through a grant stays
+// where it is while pinned: add_to_physmap over it is refused, and allowed
+// again once the grant is unmapped.
+func TestAddToPhysmapOverPinnedGrant(t *testing.T) {
+	w, d1, d2, _ := newGrantWorld(t)
+	d1.grantAccess(t, 8, 2, grantedGFN, gtfPermitAccess)
+	at := grantMapAt(d2, 0)
+	st, handle := d2.mapGrant(t, 1, 8, at, gntmapHostMap)
+	if st != grant.Okay {
+		t.Fatalf("map: %v", st)
+	}
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceSharedInfo, 0, grantedGFN); r != -xen.EBUSY {
+		t.Errorf("add_to_physmap(shared_info) over a pinned granted page = %d, want %d", r, -xen.EBUSY)
+	}
+	if st := d2.unmapGrant(t, at, handle); st != grant.Okay {
+		t.Fatalf("unmap: %v", st)
+	}
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceSharedInfo, 0, grantedGFN); r != 0 {
+		t.Errorf("add_to_physmap(shared_info) once the grant is unmapped = %d", r)
+	}
+	w.check(t)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"tamavisor/ept"
+	"tamavisor/hv/grant"
 	"tamavisor/mem"
 	"tamavisor/xen"
 )
@@ -117,12 +118,24 @@ func (h *Hypervisor) addToPhysmap(d *Domain, space uint32, idx, gpfn uint64) int
 		// would leave its handle, and the granter's in-use flags, stuck.
 		return errno(xen.EBUSY)
 	}
+	if h.Grants.IsPinned(grant.DomID(d.ID), gpfn) {
+		// A page of the domain's that another domain has mapped or is
+		// copying through a grant keeps its frame while pinned (the
+		// grant system's promise): the grant must not start to reach
+		// the hypervisor's page put here.
+		return errno(xen.EBUSY)
+	}
 	if err := h.mapPage(d, gpa, hpa, ept.RW); err != nil {
 		h.Log.Printf("%s: add_to_physmap space %d index %d at GPA 0x%x: %v", d.Label(), space, idx, gpa, err)
 		return errno(xen.EINVAL)
 	}
+	// The page leaves its old place, if it is still there: another page
+	// may have been put over it since (its record then still names the
+	// place, but the EPT does not).
 	if *old != 0 && *old != gpa {
-		h.unmapPage(d, *old)
+		if m, ok := d.EPT.Translate(*old); ok && m.HPA == hpa {
+			h.unmapPage(d, *old)
+		}
 	}
 	*old = gpa
 	return 0

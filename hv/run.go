@@ -70,21 +70,32 @@ func (h *Hypervisor) Run() {
 }
 
 // fireTimers ends the expired timers of blocked vCPUs, waking them, and
-// returns the earliest timer still pending (0: none).
+// returns the earliest timer still pending (0: none). A blocked vCPU has two:
+// its single-shot timer, whose expiry raises VIRQ_TIMER, and the timeout of
+// the SCHEDOP_poll it blocked in, whose expiry only wakes it (Xen keeps them
+// apart: v->singleshot_timer and v->poll_timer).
 func (h *Hypervisor) fireTimers(now uint64) (earliest uint64) {
+	next := func(t uint64) {
+		if t != 0 && (earliest == 0 || t < earliest) {
+			earliest = t
+		}
+	}
 	for _, d := range h.domains {
 		v := d.VCPU
-		if v == nil || v.State != VCPUBlocked || v.Timer == 0 {
+		if v == nil || v.State != VCPUBlocked {
 			continue
 		}
-		if v.Timer <= now {
+		if v.Timer != 0 && v.Timer <= now {
 			h.timerFired(v)
 			h.wake(v)
 			continue
 		}
-		if earliest == 0 || v.Timer < earliest {
-			earliest = v.Timer
+		if v.pollDeadline != 0 && v.pollDeadline <= now {
+			h.wake(v)
+			continue
 		}
+		next(v.Timer)
+		next(v.pollDeadline)
 	}
 	return earliest
 }
@@ -129,7 +140,7 @@ func (h *Hypervisor) wake(v *VCPU) {
 		return
 	}
 	v.State = VCPURunnable
-	v.polling = false
+	v.polling, v.pollDeadline = false, 0
 	if h.Sched.Wake(v.sid, rdtsc()) && h.running != nil && h.running != v {
 		h.preempt = true
 	}

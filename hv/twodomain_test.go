@@ -350,11 +350,33 @@ func TestSchedPollWakesOnPolledPort(t *testing.T) {
 		t.Errorf("masked polled port: pending %v, upcall_pending %d; want pending, no upcall", d2.pendingBit(t, a2), d2.upcallPending(t))
 	}
 
-	// A timeout (absolute system time, ns) arms the vCPU's timer.
+	// A timeout (absolute system time, ns) arms the poll's own deadline;
+	// the guest's single-shot timer stays as it was, and an event ends the
+	// poll and its timeout.
 	d2.clearPending(t, a2)
-	const ns = 5_000_000_000
-	if r := d2.poll(t, ns, a2); r != 0 || d2.v.State != VCPUBlocked || d2.v.Timer != w.h.Clock.Ticks(ns) {
-		t.Errorf("poll with a timeout = %d: vCPU %s, timer %d, want %d", r, d2.v.State, d2.v.Timer, w.h.Clock.Ticks(ns))
+	const ns, single = 5_000_000_000, 9_000_000_000
+	d2.v.Timer = w.h.Clock.Ticks(single)
+	if r := d2.poll(t, ns, a2); r != 0 || d2.v.State != VCPUBlocked || d2.v.pollDeadline != w.h.Clock.Ticks(ns) {
+		t.Errorf("poll with a timeout = %d: vCPU %s, poll deadline %d, want %d", r, d2.v.State, d2.v.pollDeadline, w.h.Clock.Ticks(ns))
+	}
+	if d2.v.Timer != w.h.Clock.Ticks(single) {
+		t.Errorf("the poll's timeout replaced the single-shot timer: %d, want %d", d2.v.Timer, w.h.Clock.Ticks(single))
+	}
+	if r := d1.send(t, a1); r != 0 {
+		t.Fatal(r)
+	}
+	if d2.v.State != VCPURunnable || d2.v.pollDeadline != 0 || d2.v.Timer != w.h.Clock.Ticks(single) {
+		t.Errorf("after the event: vCPU %s, poll deadline %d, timer %d", d2.v.State, d2.v.pollDeadline, d2.v.Timer)
+	}
+
+	// A poll that times out wakes the vCPU without VIRQ_TIMER or an
+	// upcall.
+	d2.clearPending(t, a2)
+	d2.v.Timer = 0
+	d2.poll(t, ns, a2)
+	w.h.fireTimers(w.h.Clock.Ticks(ns))
+	if d2.v.State != VCPURunnable || d2.v.UpcallPending {
+		t.Errorf("poll timeout: vCPU %s, upcall pending %v; want woken, no upcall", d2.v.State, d2.v.UpcallPending)
 	}
 	w.check(t)
 }

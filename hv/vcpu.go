@@ -49,7 +49,9 @@ type VCPU struct {
 	procCtls  uint32    // primary processor-based controls (interrupt window)
 	yield     bool      // SCHEDOP_yield: end the slice
 	polling   bool      // blocked in SCHEDOP_poll, for pollPorts
-	pollPorts []evtchn.Port
+	// pollDeadline is the TSC deadline of that poll's timeout (0: none).
+	pollDeadline uint64
+	pollPorts    []evtchn.Port
 	// pagingCache holds the guest's paging registers, once read, while a
 	// hypercall is handled (inHypercall): a hypercall cannot change them,
 	// and its arguments are translated several times.

@@ -280,6 +280,13 @@ func (s *System) SetVCPUInfo(d DomID, v uint32, page Shared, off int) (Delivery,
 	if vc.registered {
 		return Delivery{}, errorf(op, xen.EBUSY, "domain %d vCPU %d: vcpu_info already registered", d, v)
 	}
+	// Xen's populate step: the new place starts as a copy of the old.
+	if old := vc.info; old.Page != nil {
+		for i := 0; i < VCPUInfoSize; i += 8 {
+			page.AndNot(off+i, ^uint64(0))
+			page.Or(off+i, old.Page.Load(old.Off+i))
+		}
+	}
 	vc.info, vc.registered = VCPUInfo{Page: page, Off: off}, true
 	page.Or(off+VCPUInfoPendingSel, ^uint64(0))
 	return Delivery{Dom: d, VCPU: v, Upcall: MarkEventsPending(vc.info)}, nil

@@ -761,12 +761,20 @@ func TestSetVCPUInfo(t *testing.T) {
 	if page.Load(192+VCPUInfoPendingSel) != 1<<(p/64) {
 		t.Fatal("selector not in the registered vcpu_info")
 	}
-	// vCPU 0 moves too; with its upcall mask set (copied by the caller) the
-	// registration gives no upcall
+	// vCPU 0 moves too; its vcpu_info in shared_info, upcall mask set,
+	// is copied to the new place, so the registration gives no upcall
+	sh.StoreByte(VCPUInfoUpcallMask, 1)
 	page2 := NewMem(pageSize)
-	page2.StoreByte(VCPUInfoUpcallMask, 1)
 	if dl, err := s.SetVCPUInfo(1, 0, page2, 0); err != nil || dl.Upcall {
 		t.Fatalf("masked registration %+v, %v", dl, err)
+	}
+	if page2.LoadByte(VCPUInfoUpcallMask) != 1 {
+		t.Error("the old vcpu_info was not copied to the new place")
+	}
+	// A second registration is refused and leaves the page alone.
+	page3 := NewMem(pageSize)
+	if _, err := s.SetVCPUInfo(1, 0, page3, 0); err == nil || page3.LoadByte(VCPUInfoUpcallMask) != 0 {
+		t.Errorf("second registration: %v, page written %v", err, page3.LoadByte(VCPUInfoUpcallMask) != 0)
 	}
 	if _, ok := s.VCPUInfoOf(1, 40); ok {
 		t.Fatal("vCPU 40 exists")
