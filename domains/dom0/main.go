@@ -350,8 +350,16 @@ func (d *dom0) serveStore(b *backend) {
 			}
 			d.kickOthers(b)
 		}
-		for _, r := range b.conn.Pending() {
-			out = append(out, xenstore.Encode(r)...)
+		// Watch events too, while the replies have room: the rest stay
+		// queued in the store, which bounds them (MaxPending).
+		for len(out) < xenstore.RingSize {
+			evs := b.conn.PendingUpTo(8)
+			if len(evs) == 0 {
+				break
+			}
+			for _, r := range evs {
+				out = append(out, xenstore.Encode(r)...)
+			}
 		}
 		if len(out) > 0 {
 			n, err := b.store.Write(out)

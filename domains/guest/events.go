@@ -167,7 +167,10 @@ func (e *EventChannels) Poll(p Port) error {
 
 // op runs an event_channel_op with its argument structure.
 func (e *EventChannels) op(cmd uint32, b []byte) error {
-	return check(fmt.Sprintf("event_channel_op %d", cmd), board.Hypercall(xen.HypercallEventChannelOp, uint64(cmd), addr(&b[0]), 0, 0, 0))
+	if r := board.Hypercall(xen.HypercallEventChannelOp, uint64(cmd), addr(&b[0]), 0, 0, 0); r < 0 {
+		return &Error{Op: fmt.Sprintf("event_channel_op %d", cmd), Errno: int(-r)} // named only on failure
+	}
+	return nil
 }
 
 // AllocUnbound allocates a port that domain remote may bind.

@@ -68,8 +68,10 @@ func Grants() (*GrantTable, error) {
 
 // grantOp runs grant_table_op with count structures at b.
 func grantOp(cmd uint32, b []byte, count int) error {
-	return check(fmt.Sprintf("grant_table_op %d", cmd),
-		board.Hypercall(xen.HypercallGrantTableOp, uint64(cmd), addr(&b[0]), uint64(count), 0, 0))
+	if r := board.Hypercall(xen.HypercallGrantTableOp, uint64(cmd), addr(&b[0]), uint64(count), 0, 0); r < 0 {
+		return &Error{Op: fmt.Sprintf("grant_table_op %d", cmd), Errno: int(-r)} // named only on failure
+	}
+	return nil
 }
 
 // Grant lets domain dom access the page holding frame (a guest frame

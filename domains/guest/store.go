@@ -25,8 +25,7 @@ type Store struct {
 	mu    sync.Mutex
 	next  uint32
 	in    xenstore.Reader
-	// Watch events that arrived while waiting for a reply.
-	events []xenstore.Msg
+	buf   []byte // a ring's worth of replies, read per request
 }
 
 // OpenStore connects to the domain's XenStore.
@@ -81,7 +80,10 @@ func (s *Store) request(typ uint32, payload []byte) ([]byte, error) {
 			s.ev.Wait(s.port, 10*time.Millisecond)
 		}
 	}
-	buf := make([]byte, xenstore.RingSize)
+	if s.buf == nil {
+		s.buf = make([]byte, xenstore.RingSize)
+	}
+	buf := s.buf
 	for {
 		for {
 			m, ok, err := s.in.Next()
@@ -93,7 +95,8 @@ func (s *Store) request(typ uint32, payload []byte) ([]byte, error) {
 			}
 			switch {
 			case m.Type == xenstore.TypeWatchEvent:
-				s.events = append(s.events, m)
+				// This client sets no watches; an event is none of
+				// its business (keeping them would grow for ever).
 			case m.ReqID != id:
 				// a reply to a request that timed out: drop it
 			case m.Type == xenstore.TypeError:

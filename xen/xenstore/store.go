@@ -253,11 +253,21 @@ func (c *Conn) Dropped() int {
 // Pending drains the watch events queued on c by other connections' requests
 // and by Store methods, oldest first. The server loop writes them to the
 // domain's ring and notifies it.
-func (c *Conn) Pending() []Msg {
+func (c *Conn) Pending() []Msg { return c.PendingUpTo(MaxPending) }
+
+// PendingUpTo drains at most n of the queued watch events, oldest first,
+// and leaves the rest queued (where MaxPending still bounds them): a server
+// whose domain does not read its ring takes no more than it can hold.
+func (c *Conn) PendingUpTo(n int) []Msg {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
-	p := c.pending
-	c.pending = nil
+	n = min(n, len(c.pending))
+	if n <= 0 {
+		return nil
+	}
+	p := make([]Msg, n)
+	copy(p, c.pending)
+	c.pending = append(c.pending[:0], c.pending[n:]...)
 	return p
 }
 

@@ -844,3 +844,17 @@ func TestPendingBounded(t *testing.T) {
 	e.want("0", TypeWrite, 0, "/local/domain/1/dev/last\x00", "OK\x00")
 	wantEvents(t, "after draining", e.pending("1"), "dev/last t1")
 }
+
+// PendingUpTo hands out the oldest events first and leaves the rest queued.
+func TestPendingUpTo(t *testing.T) {
+	e := newEnv(t)
+	e.want("1", TypeWatch, 0, "dev\x00t1\x00", "OK\x00")
+	for i := 0; i < 5; i++ {
+		e.want("0", TypeWrite, 0, fmt.Sprintf("/local/domain/1/dev/n%d\x00", i), "OK\x00")
+	}
+	wantEvents(t, "first two", events(e.c["1"].PendingUpTo(2)), "dev/n0 t1", "dev/n1 t1")
+	if got := e.c["1"].PendingUpTo(0); got != nil {
+		t.Errorf("PendingUpTo(0) = %v", got)
+	}
+	wantEvents(t, "the rest", e.pending("1"), "dev/n2 t1", "dev/n3 t1", "dev/n4 t1")
+}

@@ -101,11 +101,15 @@ func (c *Conn) removeTx(t *txn) {
 	}
 }
 
-func (c *Conn) domainTxs() int {
+func (c *Conn) domainTxs() int { return c.perDomain(func(x *Conn) int { return len(x.txs) }) }
+
+// perDomain sums count over the connections of c's domain (the quotas are
+// per domain, and a domain may hold several connections).
+func (c *Conn) perDomain(count func(*Conn) int) int {
 	n := 0
 	for _, x := range c.s.conns {
 		if x.domid == c.domid {
-			n += len(x.txs)
+			n += count(x)
 		}
 	}
 	return n

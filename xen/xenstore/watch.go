@@ -92,6 +92,10 @@ func (s *Store) deliver(o *op, c *Conn, path, token string) {
 	}
 	ev := Msg{Type: TypeWatchEvent, Payload: payload}
 	mine := o != nil && c == o.c
+	if !mine && len(c.pending) >= MaxPending {
+		c.dropped++ // a connection that does not take its events
+		return      // (before the duplicate scan: a full queue costs nothing)
+	}
 	if path == "" || path[0] != '@' {
 		if dup(c.pending, payload) || (mine && dup(o.events, payload)) {
 			return
@@ -99,10 +103,8 @@ func (s *Store) deliver(o *op, c *Conn, path, token string) {
 	}
 	if mine {
 		o.events = append(o.events, ev)
-	} else if len(c.pending) < MaxPending {
-		c.pending = append(c.pending, ev)
 	} else {
-		c.dropped++ // a connection that does not take its events
+		c.pending = append(c.pending, ev)
 	}
 }
 
@@ -130,13 +132,7 @@ func (s *Store) fireSpecial(o *op, path string) {
 }
 
 func (c *Conn) domainWatches() int {
-	n := 0
-	for _, x := range c.s.conns {
-		if x.domid == c.domid {
-			n += len(x.watches)
-		}
-	}
-	return n
+	return c.perDomain(func(x *Conn) int { return len(x.watches) })
 }
 
 // doWatch: WATCH <wpath>|<token>|. The reply comes first, then the event
