@@ -373,7 +373,7 @@ func TestAdvanceCodeSizeAndStepFlags(t *testing.T) {
 	// injected event would drop the trap.
 	e.v.Dom.CallbackVector = 0xf3
 	e.v.UpcallPending = true
-	e.vmcs.WriteNat(vmx.GuestRFLAGS, rflagsIF|rflagsTF|0x2)
+	e.v.Regs.RFLAGS |= rflagsIF // interruptible but for the trap
 	e.v.deliverUpcall()
 	if info := e.vmcs.Read32(vmx.VMEntryIntrInfoField); info != 0 {
 		t.Errorf("injected %#x with a single-step trap due", info)

@@ -56,18 +56,23 @@ func init() {
 	}
 }
 
-// dispatch handles the exit the exit path recorded in v.Regs.
+// dispatch handles the exit the exit path recorded in v.Regs: the one table
+// from basic exit reason (bits 15:0 of the exit reason, SDM Vol. 3C 28.2.1;
+// bit 31 marks a failed VM entry) to handler.
 func (h *Hypervisor) dispatch(v *VCPU) {
-	raw := uint32(v.Regs.ExitReason)
-	reason := vmx.ExitReason(raw)
-	v.Dom.Stats.Count(reason)
-	if int(reason) < len(exitHandlers) {
-		if f := exitHandlers[reason]; f != nil {
-			f(h, v, reason)
-			return
-		}
+	reason := vmx.ExitReason(uint16(v.Regs.ExitReason))
+	if int(reason) < len(exitHandlers) && exitHandlers[reason] != nil {
+		v.Dom.Stats.Exits[reason]++
+		exitHandlers[reason](h, v, reason)
+		return
 	}
-	h.Kill(v.Dom, "unhandled VM exit: %s\n%s", vmx.DecodeExitInfo(raw), h.dump(v))
+	h.unhandled(v, reason)
+}
+
+// unhandled ends a domain whose exit has no handler, with a register dump.
+func (h *Hypervisor) unhandled(v *VCPU, reason vmx.ExitReason) {
+	v.Dom.Stats.Count(reason)
+	h.Kill(v.Dom, "unhandled VM exit: %s\n%s", vmx.DecodeExitInfo(uint32(v.Regs.ExitReason)), h.dump(v))
 }
 
 // dump formats a vCPU's registers for a report.
@@ -159,7 +164,7 @@ func handleHLT(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	if v.UpcallPending {
 		return
 	}
-	if v.Timer == 0 && v.vmcs.ReadNat(vmx.GuestRFLAGS)&rflagsIF == 0 {
+	if v.Timer == 0 && v.Regs.RFLAGS&rflagsIF == 0 {
 		h.Kill(v.Dom, "halted with interrupts disabled and no timer set: it can never wake\n%s", h.dump(v))
 		return
 	}

@@ -225,6 +225,7 @@ func initTestVCPU(v *VCPU, vmcs fieldMap, ctl vmx.ControlSet) {
 	vmcs.Write64(vmx.GuestIA32EFER, 0)
 	vmcs.Write64(vmx.GuestIA32PAT, 0x0007_0406_0007_0406)
 	vmcs.WriteNat(vmx.GuestRFLAGS, 0x2)
+	v.Regs.RFLAGS = 0x2 // as the exit path reads it
 	vmcs.WriteNat(vmx.GuestRSP, 0x8_0000)
 	v.Regs.SSAccessRights = ssARRing0 // GUEST_SS_AR_BYTES, as the exit path reads it
 	vmcs.Write32(vmx.VMEntryControls, ctl.Entry)
@@ -362,13 +363,15 @@ func (e *testEnv) lines(prefix string) []string {
 	return out
 }
 
-// setIF sets or clears RFLAGS.IF.
+// setIF sets or clears RFLAGS.IF, in the VMCS and where the exit path
+// leaves it for the handlers.
 func (e *testEnv) setIF(on bool) {
 	f := e.vmcs.ReadNat(vmx.GuestRFLAGS) &^ rflagsIF
 	if on {
 		f |= rflagsIF
 	}
 	e.vmcs.WriteNat(vmx.GuestRFLAGS, f)
+	e.v.Regs.RFLAGS = f
 }
 
 // longMode switches the guest to 64-bit mode with 4-level paging rooted at

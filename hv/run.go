@@ -212,16 +212,12 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 			h.loadMSRs(v)
 		}
 		if st := vmx.Run(v.VMCS, r); st != vmx.VMsucceed {
-			if r.FastCPUID != 0 {
-				// The CPUID fast path's VMRESUME failed: the
-				// launch had worked, the exits it answered
-				// count, and RIP moved.
-				v.VMCS.Launched = true
-				d.Stats.Exits[vmx.ExitReasonCPUID] += r.FastCPUID
-				r.FastCPUID, r.FastGuestTicks = 0, 0 // the time counts as the hypervisor's
-				r.RIP = v.vmcs.ReadNat(vmx.GuestRIP)
-			}
-			h.Kill(d, "refused: %v\n%s", v.VMCS.EntryFailure(st), h.dump(v))
+			err := v.VMCS.EntryFailure(r, st)
+			// Exits the CPUID fast path answered before its VMRESUME
+			// failed count; their time counts as the hypervisor's.
+			d.Stats.Exits[vmx.ExitReasonCPUID] += r.FastCPUID
+			r.FastCPUID, r.FastGuestTicks = 0, 0
+			h.Kill(d, "refused: %v\n%s", err, h.dump(v))
 			break
 		}
 		// The exits the assembly answered (vmx.GuestRegs.FastCPUID) count
@@ -235,14 +231,7 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 		}
 		now = r.ExitTSC
 
-		// Dispatch: the one table from exit reason to handler.
-		reason := vmx.ExitReason(uint16(r.ExitReason))
-		if int(reason) < len(exitHandlers) && exitHandlers[reason] != nil {
-			d.Stats.Exits[reason]++
-			exitHandlers[reason](h, v, reason)
-		} else {
-			h.dispatch(v)
-		}
+		h.dispatch(v)
 		if d.Budget != 0 && d.Stats.GuestTicks > d.Budget && d.State == DomainRunning {
 			h.Kill(d, "stopped: it used its CPU budget of %d ms (preempted %d times)", d.Spec.BudgetMS, d.Stats.Preemptions)
 		}

@@ -176,7 +176,7 @@ func (v *VCPU) interruptible() bool {
 	if v.Regs.Intr&uint64(vmx.BlockingBySTI|vmx.BlockingByMOVSS) != 0 {
 		return false
 	}
-	return v.vmcs.ReadNat(vmx.GuestRFLAGS)&rflagsIF != 0
+	return v.Regs.RFLAGS&rflagsIF != 0
 }
 
 // deliverUpcall injects the upcall vector if the guest can take it now, or

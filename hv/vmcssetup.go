@@ -44,6 +44,10 @@ func (h *Hypervisor) newVCPU(d *Domain, st loader.CPUState) error {
 			v.Regs.GPR[i] = r
 		}
 	}
+	// What the exit path reads at every exit, as it stands before the
+	// first: the handlers and the upcall step use these copies.
+	v.Regs.RFLAGS = st.RFLAGS
+	v.Regs.CSAccessRights, v.Regs.SSAccessRights = uint64(st.CS.Access), uint64(st.SS.Access)
 
 	w := &vmx.Writer{}
 	h.CPU.WriteHostState(w)

@@ -367,16 +367,13 @@ func (e InstructionError) Error() string {
 	return fmt.Sprintf("vmx: VM-instruction error %d", uint32(e))
 }
 
-// regNames are the general-purpose registers in the numbering the exit
+// regName names a general-purpose register in the numbering the exit
 // qualifications and the VM-exit instruction information use (Table 28-3
-// "Exit Qualification for Control-Register Accesses", bits 11:8): the index
-// of GuestRegs.GPR.
-var regNames = [16]string{"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
-	"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}
-
+// "Exit Qualification for Control-Register Accesses", bits 11:8): GPRNames,
+// in capitals.
 func regName(r int) string {
-	if r >= 0 && r < len(regNames) {
-		return regNames[r]
+	if r >= 0 && r < len(GPRNames) {
+		return strings.ToUpper(GPRNames[r])
 	}
 	return fmt.Sprintf("GPR%d", r)
 }

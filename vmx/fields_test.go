@@ -375,35 +375,6 @@ func TestWidthAndTypeStrings(t *testing.T) {
 	}
 }
 
-// The assembly uses untyped copies of some encodings.
-func TestAssemblyEncodings(t *testing.T) {
-	for _, c := range []struct {
-		name      string
-		asm, want uint32
-	}{
-		{"HOST_RSP", hostRSPEncoding, uint32(HostRSP)},
-		{"GUEST_RIP", guestRIPEncoding, uint32(GuestRIP)},
-		{"GUEST_INTERRUPTIBILITY_INFO", guestIntrEncoding, uint32(GuestInterruptibilityInfo)},
-		{"VMX_PREEMPTION_TIMER_VALUE", preemptTimerEncoding, uint32(VMXPreemptionTimerValue)},
-		{"VM_EXIT_REASON", exitReasonEncoding, uint32(VMExitReason)},
-		{"EXIT_QUALIFICATION", exitQualEncoding, uint32(ExitQualification)},
-		{"VM_EXIT_INSTRUCTION_LEN", exitInsnLenEncoding, uint32(VMExitInstructionLen)},
-		{"GUEST_CS_AR_BYTES", csAREncoding, uint32(GuestCSAccessRights)},
-		{"GUEST_SS_AR_BYTES", ssAREncoding, uint32(GuestSSAccessRights)},
-		{"exit reason CPUID", exitReasonCPUID, uint32(ExitReasonCPUID)},
-		{"GUEST_CR0", guestCR0Encoding, uint32(GuestCR0)},
-		{"GUEST_CR3", guestCR3Encoding, uint32(GuestCR3)},
-		{"GUEST_CR4", guestCR4Encoding, uint32(GuestCR4)},
-		{"GUEST_IA32_EFER", guestEFEREncoding, uint32(GuestIA32EFER)},
-		{"GUEST_RFLAGS", guestRFLAGSEncoding, uint32(GuestRFLAGS)},
-		{"GUEST_PENDING_DBG_EXCEPTIONS", pendingDbgEncoding, uint32(GuestPendingDbgExceptions)},
-	} {
-		if c.asm != c.want {
-			t.Errorf("%s: assembly uses %#x, the table says %#x", c.name, c.asm, c.want)
-		}
-	}
-}
-
 // The exit path's CPUID fast path indexes the cache by slot<<5 and reads
 // the entry's fields at fixed offsets.
 func TestCPUIDEntryLayout(t *testing.T) {

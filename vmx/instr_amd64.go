@@ -27,32 +27,8 @@ func vmexitAddr() uintptr
 func readGuestPaging() (cr0, cr3, cr4, efer uint64)
 
 func xsave(area uintptr, mask uint64)
-func xrstor(area uintptr, mask uint64)
 func fxsave(area uintptr)
 func fpuInit()
-
-// Field encodings the entry and exit paths use (assembly cannot use typed
-// constants; a test checks them against the field table).
-const (
-	hostRSPEncoding      = 0x6c14
-	guestRIPEncoding     = 0x681e
-	guestIntrEncoding    = 0x4824
-	preemptTimerEncoding = 0x482e
-	exitReasonEncoding   = 0x4402
-	exitQualEncoding     = 0x6400
-	exitInsnLenEncoding  = 0x440c
-	csAREncoding         = 0x4816
-	guestCR0Encoding     = 0x6800
-	guestCR3Encoding     = 0x6802
-	guestCR4Encoding     = 0x6804
-	guestEFEREncoding    = 0x2806
-	guestRFLAGSEncoding  = 0x6820
-	pendingDbgEncoding   = 0x6822
-	ssAREncoding         = 0x4818
-
-	// exitReasonCPUID is basic exit reason 10 (SDM Vol. 3D Appendix C).
-	exitReasonCPUID = 10
-)
 
 // Outcome is how a VMX instruction ended (SDM Vol. 3C 32.2 "Conventions").
 type Outcome uint8

@@ -115,10 +115,10 @@ TEXT ·vmwrite(SB),NOSPLIT,$0-17
 
 // func readGuestPaging() (cr0, cr3, cr4, efer uint64)
 TEXT ·readGuestPaging(SB),NOSPLIT,$0-32
-	VMREAD_TO(const_guestCR0Encoding, cr0+0(FP))
-	VMREAD_TO(const_guestCR3Encoding, cr3+8(FP))
-	VMREAD_TO(const_guestCR4Encoding, cr4+16(FP))
-	VMREAD_TO(const_guestEFEREncoding, efer+24(FP))
+	VMREAD_TO(const_GuestCR0, cr0+0(FP))
+	VMREAD_TO(const_GuestCR3, cr3+8(FP))
+	VMREAD_TO(const_GuestCR4, cr4+16(FP))
+	VMREAD_TO(const_GuestIA32EFER, efer+24(FP))
 	RET
 
 // func invept(typ uint64, eptp uint64) uint8
@@ -158,15 +158,6 @@ TEXT ·xsave(SB),NOSPLIT,$0-16
 	MOVQ	AX, DX
 	SHRQ	$32, DX
 	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x26		// XSAVE64 [RSI] (REX.W 0F AE /4)
-	RET
-
-// func xrstor(area uintptr, mask uint64)
-TEXT ·xrstor(SB),NOSPLIT,$0-16
-	MOVQ	area+0(FP), SI
-	MOVQ	mask+8(FP), AX
-	MOVQ	AX, DX
-	SHRQ	$32, DX
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x2e		// XRSTOR64 [RSI] (REX.W 0F AE /5)
 	RET
 
 // func fxsave(area uintptr)
@@ -221,7 +212,7 @@ TEXT ·vmrun(SB),NOSPLIT|NOFRAME,$0-17
 	LEAQ	-24(SP), SP
 	MOVQ	DI, 8(SP)
 	MOVQ	BP, 16(SP)
-	MOVQ	$const_hostRSPEncoding, AX
+	MOVQ	$const_HostRSP, AX
 	BYTE $0x0f; BYTE $0x79; BYTE $0xc4			// VMWRITE RAX, RSP: HOST_RSP = RSP
 	JCS	early
 	JEQ	early
@@ -230,13 +221,13 @@ TEXT ·vmrun(SB),NOSPLIT|NOFRAME,$0-17
 	MOVQ	GuestRegs_Dirty(DI), SI
 	TESTQ	$const_RIPDirty, SI
 	JEQ	rip
-	MOVQ	$const_guestRIPEncoding, AX
+	MOVQ	$const_GuestRIP, AX
 	MOVQ	GuestRegs_RIP(DI), BX
 	VMWRITE_AX_BX
 rip:
 	TESTQ	$const_IntrDirty, SI
 	JEQ	intr
-	MOVQ	$const_guestIntrEncoding, AX
+	MOVQ	$const_GuestInterruptibilityInfo, AX
 	MOVQ	GuestRegs_Intr(DI), BX
 	VMWRITE_AX_BX
 intr:
@@ -244,7 +235,7 @@ intr:
 	JNE	step
 stepped:
 	MOVQ	$0, GuestRegs_Dirty(DI)
-	MOVQ	$const_preemptTimerEncoding, AX
+	MOVQ	$const_VMXPreemptionTimerValue, AX
 	MOVQ	GuestRegs_Timer(DI), BX
 	VMWRITE_AX_BX
 
@@ -260,8 +251,15 @@ stepped:
 fxrstor:
 	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x0e		// FXRSTOR64 [RSI]
 gprs:
+	// MOV to CR2 serializes (SDM Vol. 3A "Serializing
+	// Instructions"): only when the guest's differs, which it does only
+	// after another vCPU ran (the host takes no page faults).
 	MOVQ	GuestRegs_CR2(DI), AX
+	MOVQ	CR2, BX
+	CMPQ	AX, BX
+	JEQ	cr2
 	MOVQ	AX, CR2
+cr2:
 	RDTSC
 	SHLQ	$32, DX
 	ORQ	DX, AX
@@ -287,13 +285,13 @@ step:
 	// the common path).
 	TESTQ	$const_RFLAGSDirty, SI
 	JEQ	pending
-	MOVQ	$const_guestRFLAGSEncoding, AX
+	MOVQ	$const_GuestRFLAGS, AX
 	MOVQ	GuestRegs_RFLAGS(DI), BX
 	VMWRITE_AX_BX
 pending:
 	TESTQ	$const_PendingDbgDirty, SI
 	JEQ	stepped
-	MOVQ	$const_pendingDbgEncoding, AX
+	MOVQ	$const_GuestPendingDbgExceptions, AX
 	MOVQ	GuestRegs_PendingDbg(DI), BX
 	VMWRITE_AX_BX
 	JMP	stepped
@@ -326,23 +324,23 @@ TEXT ·vmexit(SB),NOSPLIT|NOFRAME,$0
 	ORQ	DX, AX
 	MOVQ	AX, GuestRegs_ExitTSC(DI)
 	MOVQ	AX, R8				// now
-	MOVQ	$const_exitReasonEncoding, AX
+	MOVQ	$const_VMExitReason, AX
 	VMREAD_BX_AX
 	MOVQ	BX, GuestRegs_ExitReason(DI)
-	CMPQ	BX, $const_exitReasonCPUID
+	CMPQ	BX, $const_ExitReasonCPUID
 	JEQ	cpuid
 
 slow:
 	// The exit information every handler needs.
 	MOVQ	CR2, AX
 	MOVQ	AX, GuestRegs_CR2(DI)
-	VMREAD_TO(const_exitQualEncoding, GuestRegs_ExitQual(DI))
-	VMREAD_TO(const_guestRIPEncoding, GuestRegs_RIP(DI))
-	VMREAD_TO(const_exitInsnLenEncoding, GuestRegs_InsnLen(DI))
-	VMREAD_TO(const_guestIntrEncoding, GuestRegs_Intr(DI))
-	VMREAD_TO(const_csAREncoding, GuestRegs_CSAccessRights(DI))
-	VMREAD_TO(const_ssAREncoding, GuestRegs_SSAccessRights(DI))
-	VMREAD_TO(const_guestRFLAGSEncoding, GuestRegs_RFLAGS(DI))
+	VMREAD_TO(const_ExitQualification, GuestRegs_ExitQual(DI))
+	VMREAD_TO(const_GuestRIP, GuestRegs_RIP(DI))
+	VMREAD_TO(const_VMExitInstructionLen, GuestRegs_InsnLen(DI))
+	VMREAD_TO(const_GuestInterruptibilityInfo, GuestRegs_Intr(DI))
+	VMREAD_TO(const_GuestCSAccessRights, GuestRegs_CSAccessRights(DI))
+	VMREAD_TO(const_GuestSSAccessRights, GuestRegs_SSAccessRights(DI))
+	VMREAD_TO(const_GuestRFLAGS, GuestRegs_RFLAGS(DI))
 
 	// The guest's FPU state out, the host's clean one in, with the same
 	// component mask in EDX:EAX (hostFPU, inlined).
@@ -391,13 +389,13 @@ cpuid:
 	JEQ	slow
 	// Emulating an instruction ends blocking by STI and by MOV SS (SDM
 	// Vol. 3C 25.4.2, Table 25-3): the slow path clears it.
-	MOVQ	$const_guestIntrEncoding, AX
+	MOVQ	$const_GuestInterruptibilityInfo, AX
 	VMREAD_BX_AX
 	TESTL	$3, BX
 	JNE	slow
 	// So does a single-step trap due after it (RFLAGS.TF, SDM Vol. 3B
 	// 17.3.1.4) or a resume flag to clear (RF, 17.3.1.1).
-	MOVQ	$const_guestRFLAGSEncoding, AX
+	MOVQ	$const_GuestRFLAGS, AX
 	VMREAD_BX_AX
 	TESTL	$(1<<8 | 1<<16), BX
 	JNE	slow
@@ -410,24 +408,24 @@ cpuid:
 	MOVQ	GuestRegs_TimerShift(DI), CX
 	SHRQ	CX, R9
 	MOVQ	R9, BX
-	MOVQ	$const_preemptTimerEncoding, AX
+	MOVQ	$const_VMXPreemptionTimerValue, AX
 	VMWRITE_AX_BX
 	// Past the instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN, which a
 	// CPUID exit reports (SDM Vol. 3C 28.2.5).
 	// RIP wraps with the code size: 64-bit code (CS.L) does not, 32-bit
 	// code (CS.D) wraps at 4 GiB, 16-bit code at 64 KiB, which the slow
 	// path handles (SDM Vol. 3A 3.4.5, "L" and "D/B" flags).
-	MOVQ	$const_guestRIPEncoding, AX
+	MOVQ	$const_GuestRIP, AX
 	VMREAD_BX_AX
 	MOVQ	BX, R9
-	MOVQ	$const_exitInsnLenEncoding, AX
+	MOVQ	$const_VMExitInstructionLen, AX
 	VMREAD_BX_AX
 	ADDQ	BX, R9
-	MOVQ	$const_csAREncoding, AX
+	MOVQ	$const_GuestCSAccessRights, AX
 	VMREAD_BX_AX
 	TESTL	$(1<<13), BX			// CS.L
 	JEQ	compat
-	MOVQ	$const_guestEFEREncoding, AX	// L counts in IA-32e mode only
+	MOVQ	$const_GuestIA32EFER, AX	// L counts in IA-32e mode only
 	VMREAD_BX_AX
 	TESTL	$(1<<10), BX			// EFER.LMA
 	JNE	rip
@@ -438,7 +436,7 @@ compat:
 	MOVL	R9, R9				// 32-bit code: zero-extend
 rip:
 	MOVQ	R9, BX
-	MOVQ	$const_guestRIPEncoding, AX
+	MOVQ	$const_GuestRIP, AX
 	VMWRITE_AX_BX
 	// The answer: 32-bit results clear the upper halves (SDM Vol. 1
 	// 3.4.1.1), as CPUID does.
