@@ -1,9 +1,10 @@
 package hv
 
 import (
-	"encoding/binary"
-
+	"tamavisor/ept"
 	"tamavisor/hv/evtchn"
+	"tamavisor/mem"
+	"tamavisor/xen/ring"
 )
 
 // maxConsoleIn bounds the console input that waits for the privileged
@@ -41,44 +42,35 @@ func (h *Hypervisor) pollConsole(now uint64) {
 	}
 }
 
-// The console ring's out half (io/console.h, struct xencons_interface:
-// out[2048] at offset 1024, out_cons at 3080, out_prod at 3084).
-const (
-	consOut     = 1024
-	consOutSize = 2048
-	consOutCons = 3080
-	consOutProd = 3084
-)
-
 // drainConsole prints what a domain left in its console ring that its back
 // end (dom0) did not read before the domain ended, under the domain's name,
-// and marks it consumed so that the back end does not print it again. A
-// ring whose indices make no sense is reported, not read.
+// and marks it consumed so that the back end does not print it again. The
+// ring code (xen/ring, io/console.h) reads it, and refuses a ring whose
+// indices make no sense.
 func (h *Hypervisor) drainConsole(d *Domain) {
 	if d.ConsoleGPA == 0 || d.Mem.EPT == nil {
 		return
 	}
-	page := make([]byte, 4096)
-	if err := d.Mem.ReadGPA(d.ConsoleGPA, page); err != nil {
+	b, err := d.Mem.page(d.ConsoleGPA, mem.PageSize, ept.RW)
+	if err != nil || len(b) != mem.PageSize {
 		return
 	}
-	cons := binary.LittleEndian.Uint32(page[consOutCons:])
-	prod := binary.LittleEndian.Uint32(page[consOutProd:])
-	n := prod - cons
-	switch {
-	case n == 0:
-		return
-	case n > consOutSize:
-		h.Log.Printf("%s: its console ring is inconsistent (out_cons %d, out_prod %d): not read", d.Label(), cons, prod)
+	page, err := ring.NewPage(b)
+	if err != nil {
 		return
 	}
-	out := make([]byte, 0, n)
-	for i := cons; i != prod; i++ {
-		out = append(out, page[consOut+i%consOutSize])
+	out, err := ring.ConsoleOut(page)
+	if err != nil {
+		return
 	}
-	d.Console.Write(out)
-	d.Console.Flush()
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], prod)
-	d.Mem.WriteGPA(d.ConsoleGPA+consOutCons, b[:])
+	buf := make([]byte, out.Size())
+	n, err := out.Read(buf)
+	if err != nil {
+		h.Log.Printf("%s: its console ring is not read: %v", d.Label(), err)
+		return
+	}
+	if n > 0 {
+		d.Console.Write(buf[:n])
+		d.Console.Flush()
+	}
 }

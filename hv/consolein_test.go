@@ -1,6 +1,7 @@
 package hv
 
 import (
+	"strings"
 	"testing"
 
 	"tamavisor/xen"
@@ -57,4 +58,28 @@ func TestConsoleInput(t *testing.T) {
 	if len(e.h.consoleIn) != maxConsoleIn || e.h.consoleDropped != maxConsoleIn {
 		t.Errorf("%d bytes waiting, %d dropped; want %d and %d", len(e.h.consoleIn), e.h.consoleDropped, maxConsoleIn, maxConsoleIn)
 	}
+}
+
+// What a domain left unread in its console ring is printed when it ends,
+// under its name, and marked read; a ring with nonsense indices is
+// reported, not read.
+func TestDrainConsole(t *testing.T) {
+	w := newWorld(t, 24, false)
+	d1 := w.addDomain(t, 1, "one", 4, false)
+	const outCons, outProd = 3080, 3084 // io/console.h, struct xencons_interface
+	d1.write(t, d1.d.ConsoleGPA+1024, []byte("last words\n"))
+	d1.write(t, d1.d.ConsoleGPA+outProd, []byte{11, 0, 0, 0})
+	w.h.drainConsole(d1.d)
+	if got := w.out.String(); !strings.Contains(got, "d1.one: last words") {
+		t.Errorf("console output %q, want the domain's last words", got)
+	}
+	if cons := d1.read(t, d1.d.ConsoleGPA+outCons, 4); cons[0] != 11 {
+		t.Errorf("out_cons %v after the drain, want 11", cons)
+	}
+	d1.write(t, d1.d.ConsoleGPA+outProd, []byte{0, 0, 1, 0}) // 64 KiB ahead of out_cons
+	w.h.drainConsole(d1.d)
+	if got := w.out.String(); !strings.Contains(got, "d1.one: its console ring is not read") {
+		t.Errorf("a broken ring was not reported: %q", got)
+	}
+	w.check(t)
 }

@@ -149,21 +149,28 @@ const (
 // guest's own page tables, which are themselves read through the EPT.
 // 32-bit paging modes are not supported yet.
 func (g *GuestMemory) Linear(p Paging, gva uint64, write bool) (uint64, error) {
+	gpa, _, err := g.walk(p, gva, write)
+	return gpa, err
+}
+
+// walk is Linear, also telling whether the translation allows a supervisor
+// write (CR0.WP clear, or every level's R/W set: SDM Vol. 3A 4.6.1), so that
+// a cached translation answers reads and writes alike.
+func (g *GuestMemory) walk(p Paging, gva uint64, write bool) (gpa uint64, writable bool, err error) {
 	if p.CR0&cr0PG == 0 {
 		if p.EFER&eferLMA == 0 {
 			gva &= 0xffff_ffff
 		}
-		return gva, nil
+		return gva, true, nil
 	}
 	if p.EFER&eferLMA == 0 || p.CR4&cr4PAE == 0 {
-		return 0, fmt.Errorf("%w: linear 0x%x: the guest uses 32-bit paging, which tamavisor does not walk", ErrFault, gva)
+		return 0, false, fmt.Errorf("%w: linear 0x%x: the guest uses 32-bit paging, which tamavisor does not walk", ErrFault, gva)
 	}
 	if p.CR4&cr4LA57 != 0 {
-		return 0, fmt.Errorf("%w: linear 0x%x: the guest uses 5-level paging, which tamavisor does not walk", ErrFault, gva)
+		return 0, false, fmt.Errorf("%w: linear 0x%x: the guest uses 5-level paging, which tamavisor does not walk", ErrFault, gva)
 	}
-	// Canonical: bits 63:47 equal (SDM Vol. 1 3.3.7.1).
-	if top := int64(gva) >> 47; top != 0 && top != -1 {
-		return 0, fmt.Errorf("%w: linear 0x%x is not canonical", ErrFault, gva)
+	if !canonical(gva) {
+		return 0, false, fmt.Errorf("%w: linear 0x%x is not canonical", ErrFault, gva)
 	}
 	const (
 		present = 1 << 0
@@ -171,62 +178,32 @@ func (g *GuestMemory) Linear(p Paging, gva uint64, write bool) (uint64, error) {
 		ps      = 1 << 7
 		addr    = 0x000f_ffff_ffff_f000
 	)
-	checkWrite := write && p.CR0&cr0WP != 0
+	writable = true
 	table := p.CR3 & addr
 	for level := 3; level >= 0; level-- {
 		shift := 12 + 9*uint(level)
 		idx := (gva >> shift) & 511
 		ent, err := g.load64(table + idx*8)
 		if err != nil {
-			return 0, fmt.Errorf("linear 0x%x: reading the level-%d paging entry: %w", gva, level+1, err)
+			return 0, false, fmt.Errorf("linear 0x%x: reading the level-%d paging entry: %w", gva, level+1, err)
 		}
 		if ent&present == 0 {
-			return 0, fmt.Errorf("%w: linear 0x%x is not mapped (level-%d entry %#x)", ErrFault, gva, level+1, ent)
+			return 0, false, fmt.Errorf("%w: linear 0x%x is not mapped (level-%d entry %#x)", ErrFault, gva, level+1, ent)
 		}
-		if checkWrite && ent&rw == 0 {
-			return 0, fmt.Errorf("%w: linear 0x%x is read-only", ErrFault, gva)
+		if ent&rw == 0 && p.CR0&cr0WP != 0 {
+			writable = false
+		}
+		if write && !writable {
+			return 0, false, fmt.Errorf("%w: linear 0x%x is read-only", ErrFault, gva)
 		}
 		if level == 3 && ent&ps != 0 {
-			return 0, fmt.Errorf("%w: linear 0x%x: PS set in a PML4 entry", ErrFault, gva)
+			return 0, false, fmt.Errorf("%w: linear 0x%x: PS set in a PML4 entry", ErrFault, gva)
 		}
 		if level == 0 || ent&ps != 0 {
 			size := uint64(1) << shift
-			return ent&addr&^(size-1) | gva&(size-1), nil
+			return ent&addr&^(size-1) | gva&(size-1), writable, nil
 		}
 		table = ent & addr
 	}
 	panic("unreachable")
-}
-
-// ReadLinear copies n bytes from the guest's linear address gva, page by
-// page (each page is translated on its own: a buffer may cross pages).
-func (g *GuestMemory) ReadLinear(p Paging, gva uint64, b []byte) error {
-	for len(b) > 0 {
-		gpa, err := g.Linear(p, gva, false)
-		if err != nil {
-			return err
-		}
-		n := min(uint64(len(b)), mem.PageSize-gva%mem.PageSize)
-		if err := g.ReadGPA(gpa, b[:n]); err != nil {
-			return err
-		}
-		b, gva = b[n:], gva+n
-	}
-	return nil
-}
-
-// WriteLinear copies b to the guest's linear address gva, page by page.
-func (g *GuestMemory) WriteLinear(p Paging, gva uint64, b []byte) error {
-	for len(b) > 0 {
-		gpa, err := g.Linear(p, gva, true)
-		if err != nil {
-			return err
-		}
-		n := min(uint64(len(b)), mem.PageSize-gva%mem.PageSize)
-		if err := g.WriteGPA(gpa, b[:n]); err != nil {
-			return err
-		}
-		b, gva = b[n:], gva+n
-	}
-	return nil
 }

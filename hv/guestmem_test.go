@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"tamavisor/ept"
+	"tamavisor/vmx"
 	"tamavisor/xen"
 )
 
@@ -154,11 +155,11 @@ func TestLinearPagingOff(t *testing.T) {
 			t.Errorf("Linear(%#x) with paging off = %#x, %v; want %#x", tt.gva, got, err, tt.want)
 		}
 	}
-	// ReadLinear wraps with the address.
+	// readLinear wraps with the address.
 	e.write(t, 0x100, []byte("wrap"))
 	b := make([]byte, 4)
-	if err := e.d.Mem.ReadLinear(p, 0x1_0000_0100, b); err != nil || string(b) != "wrap" {
-		t.Errorf("ReadLinear(0x100000100) = %q, %v", b, err)
+	if err := e.v.readLinear(0x1_0000_0100, b); err != nil || string(b) != "wrap" {
+		t.Errorf("readLinear(0x100000100) = %q, %v", b, err)
 	}
 }
 
@@ -198,7 +199,7 @@ func TestLinear4Level(t *testing.T) {
 		}
 	}
 	// Through a 1 GiB page, bytes land where the GPA says.
-	if err := e.d.Mem.WriteLinear(p, 0x80_0034_5678, []byte("1G")); err != nil {
+	if err := e.v.writeLinear(0x80_0034_5678, []byte("1G")); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.read(t, 0x34_5678, 2); string(got) != "1G" {
@@ -251,7 +252,7 @@ func TestLinearFaults(t *testing.T) {
 		}
 	}
 	// A page beyond memory translates, but reading it faults.
-	if err := e.d.Mem.ReadLinear(p, 0x40_0000_2000, make([]byte, 1)); !errors.Is(err, ErrFault) {
+	if err := e.v.readLinear(0x40_0000_2000, make([]byte, 1)); !errors.Is(err, ErrFault) {
 		t.Errorf("reading a page mapped beyond memory: %v", err)
 	}
 	// Reading the read-only pages works.
@@ -277,15 +278,17 @@ func TestLinearWriteProtect(t *testing.T) {
 		if _, err := e.d.Mem.Linear(p, gva, true); !errors.Is(err, ErrFault) {
 			t.Errorf("write to %#x with WP: %v", gva, err)
 		}
-		if err := e.d.Mem.WriteLinear(p, gva, []byte{1}); !errors.Is(err, ErrFault) {
-			t.Errorf("WriteLinear to %#x with WP: %v", gva, err)
+		if err := e.v.writeLinear(gva, []byte{1}); !errors.Is(err, ErrFault) {
+			t.Errorf("writeLinear to %#x with WP: %v", gva, err)
 		}
 		if _, err := e.d.Mem.Linear(noWP, gva, true); err != nil {
 			t.Errorf("write to %#x without WP: %v", gva, err)
 		}
-		if err := e.d.Mem.WriteLinear(noWP, gva, []byte{1}); err != nil {
-			t.Errorf("WriteLinear to %#x without WP: %v", gva, err)
+		e.vmcs.WriteNat(vmx.GuestCR0, e.vmcs.ReadNat(vmx.GuestCR0)&^cr0WP)
+		if err := e.v.writeLinear(gva, []byte{1}); err != nil {
+			t.Errorf("writeLinear to %#x without WP: %v", gva, err)
 		}
+		e.vmcs.WriteNat(vmx.GuestCR0, e.vmcs.ReadNat(vmx.GuestCR0)|cr0WP)
 	}
 	if got := e.read(t, 0x4000, 1); got[0] != 1 {
 		t.Error("the write without WP did not land")
@@ -296,13 +299,13 @@ func TestLinearWriteProtect(t *testing.T) {
 // A buffer across a page boundary is translated page by page: here the two
 // linear pages map to GPAs in the wrong order and far apart.
 func TestLinearAcrossPages(t *testing.T) {
-	e, pt, p := pagingEnv(t)
+	e, pt, _ := pagingEnv(t)
 	const gva = 0x40_0000_0000
 	pt.mapPage(gva, 0x30_5000, 1<<12, ptP|ptRW)
 	pt.mapPage(gva+mem4K, 0x2000, 1<<12, ptP|ptRW)
 	pt.mapPage(gva+2*mem4K, 0x9000, 1<<12, ptP) // read-only
 	want := pattern(32, 1)
-	if err := e.d.Mem.WriteLinear(p, gva+0xff0, want); err != nil {
+	if err := e.v.writeLinear(gva+0xff0, want); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.read(t, 0x30_5ff0, 16); !bytes.Equal(got, want[:16]) {
@@ -315,21 +318,21 @@ func TestLinearAcrossPages(t *testing.T) {
 		t.Errorf("the GPA after the first page was written: % x", got)
 	}
 	got := make([]byte, 32)
-	if err := e.d.Mem.ReadLinear(p, gva+0xff0, got); err != nil || !bytes.Equal(got, want) {
-		t.Errorf("ReadLinear = % x, %v", got, err)
+	if err := e.v.readLinear(gva+0xff0, got); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("readLinear = % x, %v", got, err)
 	}
 	// Longer than a page, across three.
 	big := pattern(mem4K+0x20, 9)
-	if err := e.d.Mem.ReadLinear(p, gva+0x10, big); err != nil {
-		t.Errorf("ReadLinear across 3 pages: %v", err)
+	if err := e.v.readLinear(gva+0x10, big); err != nil {
+		t.Errorf("readLinear across 3 pages: %v", err)
 	}
 	// The third page is read-only: a write into it fails.
-	if err := e.d.Mem.WriteLinear(p, gva+2*mem4K-4, make([]byte, 8)); !errors.Is(err, ErrFault) {
-		t.Errorf("WriteLinear into a read-only page: %v", err)
+	if err := e.v.writeLinear(gva+2*mem4K-4, make([]byte, 8)); !errors.Is(err, ErrFault) {
+		t.Errorf("writeLinear into a read-only page: %v", err)
 	}
 	// Into an unmapped page: the read fails.
-	if err := e.d.Mem.ReadLinear(p, gva+3*mem4K-4, make([]byte, 8)); !errors.Is(err, ErrFault) {
-		t.Errorf("ReadLinear into an unmapped page: %v", err)
+	if err := e.v.readLinear(gva+3*mem4K-4, make([]byte, 8)); !errors.Is(err, ErrFault) {
+		t.Errorf("readLinear into an unmapped page: %v", err)
 	}
 	e.check(t)
 }
@@ -365,6 +368,18 @@ func TestLinearCachePerHypercall(t *testing.T) {
 	}
 	if err := e.v.writeLinear(ro, b); !errors.Is(err, ErrFault) {
 		t.Errorf("write through the read-only mapping after a cached read: %v, want a fault", err)
+	}
+	// A writable page read and written back in one hypercall is walked
+	// once: the cached translation says it allows writes.
+	e.v.dropLinear()
+	if err := e.v.readLinear(gva, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.v.writeLinear(gva, b); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.v.linear.next; n != 1 {
+		t.Errorf("%d translations cached for one page read and written, want 1", n)
 	}
 	e.check(t)
 }

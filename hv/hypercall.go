@@ -180,11 +180,8 @@ func (h *Hypervisor) schedOp(v *VCPU, cmd, arg uint64) int64 {
 		// Xen's do_block: event delivery is enabled (vcpu_info's
 		// evtchn_upcall_mask cleared), then the vCPU blocks until an
 		// event or its timer, unless events already wait.
-		if vi, ok := h.Events.VCPUInfoOf(evtchn.DomID(v.Dom.ID), v.ID); ok && vi.Page != nil {
-			vi.Page.StoreByte(vi.Off+evtchn.VCPUInfoUpcallMask, 0)
-			if vi.Page.LoadByte(vi.Off+evtchn.VCPUInfoUpcallPending) != 0 {
-				v.UpcallPending = true
-			}
+		if vi, ok := h.Events.VCPUInfoOf(evtchn.DomID(v.Dom.ID), v.ID); ok && evtchn.EnableUpcalls(vi) {
+			v.UpcallPending = true
 		}
 		if !v.UpcallPending {
 			h.block(v)

@@ -12,7 +12,7 @@ import "tamavisor/mem"
 // linearEntry is one cached translation of a guest linear page.
 type linearEntry struct {
 	valid    bool
-	writable bool   // the walk allowed a supervisor write (CR0.WP honoured)
+	writable bool   // the translation allows a supervisor write (CR0.WP honoured)
 	page     uint64 // linear page address
 	gpa      uint64 // guest-physical page address
 }
@@ -35,12 +35,12 @@ func (v *VCPU) gpa(gva uint64, write bool) (uint64, error) {
 			}
 		}
 	}
-	g, err := v.Dom.Mem.Linear(v.paging(), gva, write)
+	g, writable, err := v.Dom.Mem.walk(v.paging(), gva, write)
 	if err != nil {
 		return 0, err
 	}
 	if v.inHypercall {
-		c.e[c.next] = linearEntry{valid: true, writable: write, page: page, gpa: g &^ (mem.PageSize - 1)}
+		c.e[c.next] = linearEntry{valid: true, writable: writable, page: page, gpa: g &^ (mem.PageSize - 1)}
 		c.next = (c.next + 1) % len(c.e)
 	}
 	return g, nil

@@ -100,6 +100,18 @@ func MarkEventsPending(vi VCPUInfo) bool {
 	return vi.Page.LoadByte(vi.Off+VCPUInfoUpcallMask) == 0
 }
 
+// EnableUpcalls clears vi's evtchn_upcall_mask, as Xen's do_block does
+// before it blocks the vCPU (common/schedule.c: local_event_delivery_enable),
+// and reports whether an upcall is already pending (the vCPU must not
+// block then).
+func EnableUpcalls(vi VCPUInfo) (pending bool) {
+	if vi.Page == nil {
+		return false
+	}
+	vi.Page.StoreByte(vi.Off+VCPUInfoUpcallMask, 0)
+	return vi.Page.LoadByte(vi.Off+VCPUInfoUpcallPending) != 0
+}
+
 // Unmask is the 2-level ABI's EVTCHNOP_unmask (evtchn_2l_unmask,
 // common/event_2l.c): test-and-clear the mask bit; if it was set and the
 // port is pending, redo the selector step for vi's vCPU. It reports whether

@@ -288,3 +288,20 @@ func TestMemBytes(t *testing.T) {
 	}()
 	m.Load(4)
 }
+
+// EnableUpcalls clears the upcall mask and says whether an upcall waits.
+func TestEnableUpcalls(t *testing.T) {
+	page := NewMem(4096)
+	vi := VCPUInfo{Page: page, Off: 64}
+	page.StoreByte(64+VCPUInfoUpcallMask, 1)
+	if EnableUpcalls(vi) || page.LoadByte(64+VCPUInfoUpcallMask) != 0 {
+		t.Errorf("nothing pending: mask %d", page.LoadByte(64+VCPUInfoUpcallMask))
+	}
+	page.StoreByte(64+VCPUInfoUpcallPending, 1)
+	if !EnableUpcalls(vi) {
+		t.Error("upcall_pending set, but EnableUpcalls says none")
+	}
+	if EnableUpcalls(VCPUInfo{}) {
+		t.Error("no vcpu_info, but an upcall")
+	}
+}
