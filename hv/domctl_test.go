@@ -384,7 +384,7 @@ func TestMemoryMap(t *testing.T) {
 		le.PutUint32(b[4:], 0xeeee_eeee)
 		le.PutUint64(b[8:], buf)
 		d1.write(t, argGPA, b)
-		return d1.call(t, xen.HypercallMemoryOp, xenmemMemoryMap, argGPA)
+		return d1.call(t, xen.HypercallMemoryOp, xen.MemOpMemoryMap, argGPA)
 	}
 	special := uint64(4<<20 - 2*4096)
 	want := [][3]uint64{
@@ -420,7 +420,7 @@ func TestMemoryMap(t *testing.T) {
 	if r := memoryMap(4, d1.d.MemSize-20); r != efault {
 		t.Errorf("memory_map running off RAM = %d, want -EFAULT", r)
 	}
-	if r := d1.call(t, xen.HypercallMemoryOp, xenmemMemoryMap, d1.d.MemSize-8); r != efault {
+	if r := d1.call(t, xen.HypercallMemoryOp, xen.MemOpMemoryMap, d1.d.MemSize-8); r != efault {
 		t.Errorf("memory_map with its struct across RAM's end = %d, want -EFAULT", r)
 	}
 	w.check(t)
@@ -440,19 +440,19 @@ func TestAddToPhysmap(t *testing.T) {
 		want      int64
 		noMapping uint64
 	}{
-		{"shared_info index 1", xen.DomIDSelf, xenmapspaceSharedInfo, 1, at, einval, at},
-		{"shared_info index 2^63", xen.DomIDSelf, xenmapspaceSharedInfo, 1 << 63, at, einval, at},
-		{"grant_table index 4 (of 4 frames)", xen.DomIDSelf, xenmapspaceGrantTable, GrantFrames, at, einval, at},
-		{"grant_table status frame 0", xen.DomIDSelf, xenmapspaceGrantTable, 1 << 31, at, einval, at},
-		{"grant_table index 2^64-1", xen.DomIDSelf, xenmapspaceGrantTable, ^uint64(0), at, einval, at},
+		{"shared_info index 1", xen.DomIDSelf, xen.MapSpaceSharedInfo, 1, at, einval, at},
+		{"shared_info index 2^63", xen.DomIDSelf, xen.MapSpaceSharedInfo, 1 << 63, at, einval, at},
+		{"grant_table index 4 (of 4 frames)", xen.DomIDSelf, xen.MapSpaceGrantTable, GrantFrames, at, einval, at},
+		{"grant_table status frame 0", xen.DomIDSelf, xen.MapSpaceGrantTable, 1 << 31, at, einval, at},
+		{"grant_table index 2^64-1", xen.DomIDSelf, xen.MapSpaceGrantTable, ^uint64(0), at, einval, at},
 		{"XENMAPSPACE_gmfn", xen.DomIDSelf, 2, 0x100, at, einval, at},
 		{"space 99", xen.DomIDSelf, 99, 0, at, einval, at},
-		{"shared_info at 64 GiB", xen.DomIDSelf, xenmapspaceSharedInfo, 0, 64 << 30 >> 12, einval, 64 << 30 >> 12},
-		{"shared_info at gpfn 2^52", xen.DomIDSelf, xenmapspaceSharedInfo, 0, 1 << 52, einval, 0},
-		{"shared_info at gpfn 2^64-1", xen.DomIDSelf, xenmapspaceSharedInfo, 0, ^uint64(0), einval, 0},
-		{"grant_table at 64 GiB", xen.DomIDSelf, xenmapspaceGrantTable, 0, 64 << 30 >> 12, einval, 64 << 30 >> 12},
-		{"another domain's", 2, xenmapspaceSharedInfo, 0, at, eperm, at},
-		{"dom0's", 0, xenmapspaceGrantTable, 0, at, eperm, at},
+		{"shared_info at 64 GiB", xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, 64 << 30 >> 12, einval, 64 << 30 >> 12},
+		{"shared_info at gpfn 2^52", xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, 1 << 52, einval, 0},
+		{"shared_info at gpfn 2^64-1", xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, ^uint64(0), einval, 0},
+		{"grant_table at 64 GiB", xen.DomIDSelf, xen.MapSpaceGrantTable, 0, 64 << 30 >> 12, einval, 64 << 30 >> 12},
+		{"another domain's", 2, xen.MapSpaceSharedInfo, 0, at, eperm, at},
+		{"dom0's", 0, xen.MapSpaceGrantTable, 0, at, eperm, at},
 	} {
 		if r := d1.addToPhysmap(t, tt.dom, tt.space, tt.idx, tt.gpfn); r != tt.want {
 			t.Errorf("add_to_physmap of %s = %d, want %d", tt.name, r, tt.want)
@@ -467,7 +467,7 @@ func TestAddToPhysmap(t *testing.T) {
 		}
 		d1.wantRunning(t)
 	}
-	if r := d1.call(t, xen.HypercallMemoryOp, xenmemAddToPhysmap, d1.d.MemSize-8); r != efault {
+	if r := d1.call(t, xen.HypercallMemoryOp, xen.MemOpAddToPhysmap, d1.d.MemSize-8); r != efault {
 		t.Errorf("add_to_physmap with its struct across RAM's end = %d, want -EFAULT", r)
 	}
 
@@ -479,7 +479,7 @@ func TestAddToPhysmap(t *testing.T) {
 	}
 	const inRAM = 0x100
 	ram := d1.hpa(t, inRAM<<12)
-	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceSharedInfo, 0, inRAM); r != 0 {
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, inRAM); r != 0 {
 		t.Fatalf("shared_info into RAM = %d", r)
 	}
 	if _, ok := d1.d.EPT.Translate(sharedAt(d1)); ok {
@@ -488,7 +488,7 @@ func TestAddToPhysmap(t *testing.T) {
 	if m, ok := d1.d.EPT.Translate(inRAM << 12); !ok || m.HPA != d1.d.sharedInfo || m.Perm&ept.Exec != 0 {
 		t.Errorf("shared_info in RAM: %+v %v (want read-write, not executable)", m, ok)
 	}
-	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceGrantTable, 3, (sharedAt(d1)>>12)+1); r != 0 {
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xen.MapSpaceGrantTable, 3, (sharedAt(d1)>>12)+1); r != 0 {
 		t.Fatalf("grant frame 3 = %d", r)
 	}
 	if m, ok := d1.d.EPT.Translate(sharedAt(d1) + 4096); !ok || m.HPA != d1.d.grants.frames[3] {
@@ -516,13 +516,13 @@ func TestAddToPhysmapMoveAfterCover(t *testing.T) {
 	w := newWorld(t, 24, false)
 	d1 := w.addDomain(t, 1, "one", 4, false)
 	x := sharedAt(d1) >> 12
-	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceGrantTable, 0, x); r != 0 {
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xen.MapSpaceGrantTable, 0, x); r != 0 {
 		t.Fatalf("grant frame 0 at %#x = %d", x, r)
 	}
-	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceSharedInfo, 0, x); r != 0 {
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, x); r != 0 {
 		t.Fatalf("shared_info over it = %d", r)
 	}
-	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceGrantTable, 0, x+1); r != 0 {
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xen.MapSpaceGrantTable, 0, x+1); r != 0 {
 		t.Fatalf("grant frame 0 moved on = %d", r)
 	}
 	if m, ok := d1.d.EPT.Translate(x << 12); !ok || m.HPA != d1.d.sharedInfo {

@@ -53,13 +53,13 @@ func TestAddToPhysmapOverPinnedGrant(t *testing.T) {
 	if st != grant.Okay {
 		t.Fatalf("map: %v", st)
 	}
-	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceSharedInfo, 0, grantedGFN); r != -xen.EBUSY {
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, grantedGFN); r != -xen.EBUSY {
 		t.Errorf("add_to_physmap(shared_info) over a pinned granted page = %d, want %d", r, -xen.EBUSY)
 	}
 	if st := d2.unmapGrant(t, at, handle); st != grant.Okay {
 		t.Fatalf("unmap: %v", st)
 	}
-	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceSharedInfo, 0, grantedGFN); r != 0 {
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, grantedGFN); r != 0 {
 		t.Errorf("add_to_physmap(shared_info) once the grant is unmapped = %d", r)
 	}
 	w.check(t)

@@ -10,21 +10,7 @@ import (
 	"tamavisor/xen"
 )
 
-// memory_op sub-operations and mapping spaces (public/memory.h).
 const (
-	xenmemCurrentReservation = 3
-	xenmemMaximumReservation = 4
-	xenmemAddToPhysmap       = 7
-	xenmemMemoryMap          = 9
-
-	xenmapspaceSharedInfo = 0
-	xenmapspaceGrantTable = 1
-
-	// struct xen_add_to_physmap: domid_t domid @0, uint16 size @2,
-	// unsigned int space @4, xen_ulong_t idx @8, xen_pfn_t gpfn @16.
-	addToPhysmapSize = 24
-	// struct xen_memory_map: unsigned int nr_entries @0, a handle @8.
-	memoryMapSize = 16
 	// An e820 entry as XENMEM_memory_map returns it: uint64 addr, uint64
 	// size, uint32 type, packed (20 bytes).
 	e820EntrySize = 20
@@ -37,8 +23,8 @@ const (
 // memoryOp implements the memory_op sub-operations a PVH guest uses.
 func (h *Hypervisor) memoryOp(v *VCPU, cmd, arg uint64) int64 {
 	switch cmd {
-	case xenmemAddToPhysmap:
-		b, err := v.argIn(arg, addToPhysmapSize)
+	case xen.MemOpAddToPhysmap:
+		b, err := v.argIn(arg, xen.AddToPhysmapSize)
 		if err != nil {
 			return faultErrno(err)
 		}
@@ -51,8 +37,8 @@ func (h *Hypervisor) memoryOp(v *VCPU, cmd, arg uint64) int64 {
 			return errno(xen.EPERM)
 		}
 		return h.addToPhysmap(v.Dom, space, idx, gpfn)
-	case xenmemMemoryMap:
-		b, err := v.argIn(arg, memoryMapSize)
+	case xen.MemOpMemoryMap:
+		b, err := v.argIn(arg, xen.MemoryMapSize)
 		if err != nil {
 			return faultErrno(err)
 		}
@@ -75,7 +61,7 @@ func (h *Hypervisor) memoryOp(v *VCPU, cmd, arg uint64) int64 {
 			return faultErrno(err)
 		}
 		return 0
-	case xenmemCurrentReservation, xenmemMaximumReservation:
+	case xen.MemOpCurrentReservation, xen.MemOpMaximumReservation:
 		b, err := v.argIn(arg, 2)
 		if err != nil {
 			return faultErrno(err)
@@ -100,12 +86,12 @@ func (h *Hypervisor) addToPhysmap(d *Domain, space uint32, idx, gpfn uint64) int
 	var hpa uint64
 	var old *uint64
 	switch space {
-	case xenmapspaceSharedInfo:
+	case xen.MapSpaceSharedInfo:
 		if idx != 0 {
 			return errno(xen.EINVAL)
 		}
 		hpa, old = d.sharedInfo, &d.sharedGPA
-	case xenmapspaceGrantTable:
+	case xen.MapSpaceGrantTable:
 		var ok bool
 		if hpa, old, ok = h.grantFrame(d, idx); !ok {
 			return errno(xen.EINVAL)

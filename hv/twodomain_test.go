@@ -513,7 +513,7 @@ func TestGrantMapShares(t *testing.T) {
 	le.PutUint32(b[0:], 1)
 	le.PutUint64(b[8:], g+0x200)
 	d2.write(t, argGPA, b)
-	if r := d2.call(t, xen.HypercallMemoryOp, xenmemMemoryMap, argGPA); r != 0 {
+	if r := d2.call(t, xen.HypercallMemoryOp, xen.MemOpMemoryMap, argGPA); r != 0 {
 		t.Fatalf("memory_map into the grant mapping = %d", r)
 	}
 	if got := le.Uint64(d1.read(t, grantedGFN<<12+0x208, 8)); got != 0xa_0000 {
@@ -591,7 +591,7 @@ func TestGrantMapRefused(t *testing.T) {
 	)
 	w, d1, d2, _ := newGrantWorld(t)
 	sharedGFN := uint64(0x300)
-	if r := d1.addToPhysmap(t, xen.DomIDSelf, xenmapspaceSharedInfo, 0, sharedGFN); r != 0 {
+	if r := d1.addToPhysmap(t, xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, sharedGFN); r != 0 {
 		t.Fatal(r)
 	}
 	d1.grantAccess(t, refOther, 7, grantedGFN, gtfPermitAccess)
@@ -672,7 +672,7 @@ func TestGrantMapRefused(t *testing.T) {
 	le.PutUint32(b[0:], 4)
 	le.PutUint64(b[8:], g)
 	d2.write(t, argGPA, b)
-	if r := d2.call(t, xen.HypercallMemoryOp, xenmemMemoryMap, argGPA); r != efault {
+	if r := d2.call(t, xen.HypercallMemoryOp, xen.MemOpMemoryMap, argGPA); r != efault {
 		t.Errorf("memory_map into a read-only grant mapping = %d, want -EFAULT", r)
 	}
 	if !bytes.Equal(d1.read(t, grantedGFN<<12, 4096), before) {
@@ -907,7 +907,7 @@ func TestGrantGranterHidesMappedFrame(t *testing.T) {
 		name  string
 		space uint32
 		idx   uint64
-	}{{"shared_info", xenmapspaceSharedInfo, 0}, {"grant_table", xenmapspaceGrantTable, 1}} {
+	}{{"shared_info", xen.MapSpaceSharedInfo, 0}, {"grant_table", xen.MapSpaceGrantTable, 1}} {
 		t.Run(tt.name, func(t *testing.T) {
 			w, d1, d2, pattern := newGrantWorld(t)
 			d1.grantAccess(t, 8, 2, grantedGFN, gtfPermitAccess)

@@ -364,7 +364,7 @@ func (e *testEnv) addToPhysmap(tb testing.TB, dom uint16, space uint32, idx, gpf
 	le.PutUint64(b[8:], idx)
 	le.PutUint64(b[16:], gpfn)
 	e.write(tb, argGPA, b)
-	return e.call(tb, xen.HypercallMemoryOp, xenmemAddToPhysmap, argGPA)
+	return e.call(tb, xen.HypercallMemoryOp, xen.MemOpAddToPhysmap, argGPA)
 }
 
 // Where the tests place the hypervisor's pages in a domain's physical
@@ -376,7 +376,7 @@ func grantMapAt(e *testEnv, i int) uint64 { return e.d.MemSize + 0x10_0000 + uin
 // mapShared maps the domain's shared_info at sharedAt.
 func (e *testEnv) mapShared(tb testing.TB) {
 	tb.Helper()
-	if r := e.addToPhysmap(tb, xen.DomIDSelf, xenmapspaceSharedInfo, 0, sharedAt(e)>>12); r != 0 {
+	if r := e.addToPhysmap(tb, xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, sharedAt(e)>>12); r != 0 {
 		tb.Fatalf("%s: add_to_physmap(shared_info) = %d", e.d.Label(), r)
 	}
 }
@@ -384,7 +384,7 @@ func (e *testEnv) mapShared(tb testing.TB) {
 // mapGrantTable maps frame 0 of the domain's grant table at grantTableAt.
 func (e *testEnv) mapGrantTable(tb testing.TB) {
 	tb.Helper()
-	if r := e.addToPhysmap(tb, xen.DomIDSelf, xenmapspaceGrantTable, 0, grantTableAt(e)>>12); r != 0 {
+	if r := e.addToPhysmap(tb, xen.DomIDSelf, xen.MapSpaceGrantTable, 0, grantTableAt(e)>>12); r != 0 {
 		tb.Fatalf("%s: add_to_physmap(grant_table 0) = %d", e.d.Label(), r)
 	}
 }

@@ -89,6 +89,24 @@ func ShutdownReasonName(r uint32) string {
 	return "unknown"
 }
 
+// Memory operations (public/memory.h, XENMEM_*) and the mapping spaces of
+// XENMEM_add_to_physmap (XENMAPSPACE_*).
+const (
+	MemOpCurrentReservation = 3
+	MemOpMaximumReservation = 4
+	MemOpAddToPhysmap       = 7
+	MemOpMemoryMap          = 9
+
+	MapSpaceSharedInfo = 0
+	MapSpaceGrantTable = 1
+
+	// struct xen_add_to_physmap: domid_t domid @0, uint16 size @2,
+	// unsigned int space @4, xen_ulong_t idx @8, xen_pfn_t gpfn @16.
+	AddToPhysmapSize = 24
+	// struct xen_memory_map: unsigned int nr_entries @0, a handle @8.
+	MemoryMapSize = 16
+)
+
 // VCPU operations (public/vcpu.h, VCPUOP_*).
 const (
 	VCPUOpSetSingleshotTimer  = 8 // arg: struct vcpu_set_singleshot_timer
@@ -133,8 +151,12 @@ const (
 	XenVerPageSize     = 7
 )
 
-// DomIDSelf names the calling domain (public/xen.h, DOMID_SELF).
-const DomIDSelf = 0x7ff0
+// Special domain ids (public/xen.h): the first id that names no real domain
+// (DOMID_FIRST_RESERVED), and the calling domain (DOMID_SELF).
+const (
+	DomIDFirstReserved = 0x7ff0
+	DomIDSelf          = 0x7ff0
+)
 
 // Errno values returned negated in RAX (public/errno.h: Xen uses Linux's
 // numbering on x86).

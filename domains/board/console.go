@@ -3,6 +3,7 @@
 package board
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 
 	"tamavisor/xen"
@@ -27,11 +28,11 @@ var (
 
 // initConsoleRing switches the console to the ring when a back end serves it.
 func initConsoleRing() {
-	port := getParam(xen.HVMParamConsoleEvtchn)
-	pfn := getParam(xen.HVMParamConsolePFN)
+	port, _ := HVMParam(xen.HVMParamConsoleEvtchn)
+	pfn, _ := HVMParam(xen.HVMParamConsolePFN)
 	if port != 0 && pfn != 0 {
 		flushConsole() // what console_io still had to say
-		consPage = pageAt(uintptr(pfn << 12))
+		consPage = PagesAt(uintptr(pfn<<12), 1)
 		consPort = uint32(port)
 	}
 }
@@ -66,29 +67,29 @@ func ringWrite(b []byte) {
 		}
 		atomic.StoreUint32(prod, p+uint32(n)) // the bytes before the index
 		b = b[n:]
-		sendEvent(consPort)
+		SendEvent(consPort)
 	}
 }
 
-// sendEvent notifies an event channel port (EVTCHNOP_send).
-func sendEvent(port uint32) {
+// SendEvent notifies an event channel port (EVTCHNOP_send,
+// public/event_channel.h: struct evtchn_send { evtchn_port_t port; }) and
+// returns the hypercall's result. It allocates nothing: the runtime's print
+// path uses it.
+func SendEvent(port uint32) int64 {
 	var s [4]byte
-	s[0], s[1], s[2], s[3] = byte(port), byte(port>>8), byte(port>>16), byte(port>>24)
-	hypercall(xen.HypercallEventChannelOp, 4, uint64(bufAddr(s[:])), 0, 0, 0)
+	binary.LittleEndian.PutUint32(s[:], port)
+	return hypercall(xen.HypercallEventChannelOp, 4, uint64(bufAddr(s[:])), 0, 0, 0)
 }
 
-// getParam reads an HVM parameter of this domain (HVMOP_get_param).
-func getParam(index uint32) uint64 {
+// HVMParam reads an HVM parameter of this domain (HVMOP_get_param,
+// public/hvm/hvm_op.h: struct xen_hvm_param { domid_t domid; uint32_t
+// index; uint64_t value; }) and returns it with the hypercall's result.
+func HVMParam(index uint32) (uint64, int64) {
 	var p [xen.HVMParamSize]byte
-	self := uint16(xen.DomIDSelf)
-	p[0], p[1] = byte(self), byte(self>>8)
-	p[4], p[5], p[6], p[7] = byte(index), byte(index>>8), byte(index>>16), byte(index>>24)
-	if hypercall(xen.HypercallHVMOp, xen.HVMOpGetParam, uint64(bufAddr(p[:])), 0, 0, 0) < 0 {
-		return 0
+	binary.LittleEndian.PutUint16(p[0:], xen.DomIDSelf)
+	binary.LittleEndian.PutUint32(p[4:], index)
+	if r := hypercall(xen.HypercallHVMOp, xen.HVMOpGetParam, uint64(bufAddr(p[:])), 0, 0, 0); r < 0 {
+		return 0, r
 	}
-	var v uint64
-	for i := 0; i < 8; i++ {
-		v |= uint64(p[8+i]) << (8 * i)
-	}
-	return v
+	return binary.LittleEndian.Uint64(p[8:]), 0
 }

@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -56,19 +57,27 @@ var (
 func Events() (*EventChannels, error) {
 	eventsOnce.Do(func() {
 		gpa := (bufAddr(sharedMem[:]) + 4095) &^ 4095
-		var a [24]byte // struct xen_add_to_physmap (public/memory.h)
-		put16(a[0:], xen.DomIDSelf)
-		put32(a[4:], 0) // XENMAPSPACE_shared_info
-		put64(a[8:], 0)
-		put64(a[16:], uint64(gpa>>12))
-		if r := board.Hypercall(xen.HypercallMemoryOp, 7, addr(&a[0]), 0, 0, 0); r < 0 {
+		if r := addToPhysmap(xen.MapSpaceSharedInfo, 0, uint64(gpa>>12)); r < 0 {
 			eventsErr = &Error{Op: "add_to_physmap(shared_info)", Errno: int(-r)}
 			return
 		}
-		events = &EventChannels{page: pageAt(gpa), waiters: map[Port]chan struct{}{}}
+		events = &EventChannels{page: board.PagesAt(gpa, 1), waiters: map[Port]chan struct{}{}}
 		go events.loop()
 	})
 	return events, eventsErr
+}
+
+// addToPhysmap places one of the hypervisor's pages for this domain at a
+// guest frame (XENMEM_add_to_physmap, public/memory.h: struct
+// xen_add_to_physmap { domid_t domid; uint16_t size; unsigned int space;
+// xen_ulong_t idx; xen_pfn_t gpfn; }) and returns the hypercall's result.
+func addToPhysmap(space uint32, idx, gpfn uint64) int64 {
+	var a [xen.AddToPhysmapSize]byte
+	binary.LittleEndian.PutUint16(a[0:], xen.DomIDSelf)
+	binary.LittleEndian.PutUint32(a[4:], space)
+	binary.LittleEndian.PutUint64(a[8:], idx)
+	binary.LittleEndian.PutUint64(a[16:], gpfn)
+	return board.Hypercall(xen.HypercallMemoryOp, xen.MemOpAddToPhysmap, addr(&a[0]), 0, 0, 0)
 }
 
 // loop turns upcalls into notifications. It also scans now and then, so
@@ -80,12 +89,13 @@ func (e *EventChannels) loop() {
 	}
 }
 
-// Offsets in shared_info and vcpu_info[0] (public/xen.h, x86-64).
+// Offsets in shared_info and vcpu_info[0] (public/xen.h, x86-64), as the
+// hypervisor's event-channel code lays them out.
 const (
-	offUpcallPending = 0
-	offPendingSel    = 8
-	offPending       = 2048
-	offMask          = 2560
+	offUpcallPending = evtchn.VCPUInfoUpcallPending
+	offPendingSel    = evtchn.VCPUInfoPendingSel
+	offPending       = evtchn.SharedEvtchnPending
+	offMask          = evtchn.SharedEvtchnMask
 )
 
 // scan clears and dispatches every pending, unmasked port (the 2-level ABI:
@@ -153,10 +163,10 @@ func (e *EventChannels) Mask(p Port) {
 // nothing else in the domain runs while it waits.
 func (e *EventChannels) Poll(p Port) error {
 	var ports [4]byte
-	put32(ports[:], uint32(p))
+	binary.LittleEndian.PutUint32(ports[:], uint32(p))
 	var sp [24]byte // struct sched_poll { handle ports; uint nr_ports; uint64 timeout; }
-	put64(sp[0:], addr(&ports[0]))
-	put32(sp[8:], 1)
+	binary.LittleEndian.PutUint64(sp[0:], addr(&ports[0]))
+	binary.LittleEndian.PutUint32(sp[8:], 1)
 	for !testAndClear(e.page, offPending+8*int(p/64), 1<<(p%64)) {
 		if r := board.Hypercall(xen.HypercallSchedOp, xen.SchedOpPoll, addr(&sp[0]), 0, 0, 0); r < 0 {
 			return &Error{Op: "sched_op(poll)", Errno: int(-r)}
@@ -215,15 +225,16 @@ func (e *EventChannels) BindVIRQ(virq uint32) (Port, error) {
 
 // Send notifies the other end of port p.
 func (e *EventChannels) Send(p Port) error {
-	b := make([]byte, 4)
-	put32(b, uint32(p))
-	return e.op(evtchn.OpSend, b)
+	if r := board.SendEvent(uint32(p)); r < 0 {
+		return &Error{Op: "event_channel_op send", Errno: int(-r)}
+	}
+	return nil
 }
 
 // Close closes port p.
 func (e *EventChannels) Close(p Port) error {
 	b := make([]byte, 4)
-	put32(b, uint32(p))
+	binary.LittleEndian.PutUint32(b, uint32(p))
 	e.mu.Lock()
 	delete(e.waiters, p)
 	e.mu.Unlock()
@@ -232,32 +243,12 @@ func (e *EventChannels) Close(p Port) error {
 
 // HVMParam reads one of this domain's HVM parameters (HVMOP_get_param).
 func HVMParam(index uint32) (uint64, error) {
-	var p [xen.HVMParamSize]byte
-	put16(p[0:], xen.DomIDSelf)
-	put32(p[4:], index)
-	if err := check("hvm get_param", board.Hypercall(xen.HypercallHVMOp, xen.HVMOpGetParam, addr(&p[0]), 0, 0, 0)); err != nil {
-		return 0, err
+	v, r := board.HVMParam(index)
+	if r < 0 {
+		return 0, &Error{Op: "hvm get_param", Errno: int(-r)}
 	}
-	return get64(p[8:]), nil
+	return v, nil
 }
 
 // ErrTimeout is a wait that ran out.
 var ErrTimeout = errors.New("guest: timed out")
-
-func put16(b []byte, v uint16) { b[0], b[1] = byte(v), byte(v>>8) }
-func put32(b []byte, v uint32) {
-	for i := 0; i < 4; i++ {
-		b[i] = byte(v >> (8 * i))
-	}
-}
-func put64(b []byte, v uint64) {
-	for i := 0; i < 8; i++ {
-		b[i] = byte(v >> (8 * i))
-	}
-}
-func get64(b []byte) (v uint64) {
-	for i := 0; i < 8; i++ {
-		v |= uint64(b[i]) << (8 * i)
-	}
-	return
-}

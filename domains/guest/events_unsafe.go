@@ -13,16 +13,6 @@ import (
 
 func addr(p *byte) uint64 { return uint64(uintptr(unsafe.Pointer(p))) }
 
-func pageAt(gpa uintptr) []byte { return pagesAt(gpa, 1) }
-
-// pagesAt is not inlined: Go 1.26's compiler fails (disjointTypes: "one of
-// arguments is not a pointer") on a copy into its result once inlined.
-//
-//go:noinline
-func pagesAt(gpa uintptr, n int) []byte {
-	return unsafe.Slice((*byte)(*(*unsafe.Pointer)(unsafe.Pointer(&gpa))), n*4096)
-}
-
 func bufAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 
 func word(b []byte, off int) *uint64 { return (*uint64)(unsafe.Pointer(&b[off])) }

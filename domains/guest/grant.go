@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 
@@ -34,7 +35,7 @@ const maxGrantFrames = 4
 func Grants() (*GrantTable, error) {
 	grantsOnce.Do(func() {
 		var q [grant.QuerySizeSize]byte
-		put16(q[0:], xen.DomIDSelf)
+		binary.LittleEndian.PutUint16(q[0:], xen.DomIDSelf)
 		if err := grantOp(grant.OpQuerySize, q[:], 1); err != nil {
 			grantsErr = err
 			return
@@ -47,17 +48,12 @@ func Grants() (*GrantTable, error) {
 		frames := min(int(qs.NrFrames), maxGrantFrames)
 		base := (bufAddr(grantMem[:]) + 4095) &^ 4095
 		for i := 0; i < frames; i++ {
-			var a [24]byte // struct xen_add_to_physmap
-			put16(a[0:], xen.DomIDSelf)
-			put32(a[4:], 1) // XENMAPSPACE_grant_table
-			put64(a[8:], uint64(i))
-			put64(a[16:], uint64(base>>12)+uint64(i))
-			if r := board.Hypercall(xen.HypercallMemoryOp, 7, addr(&a[0]), 0, 0, 0); r < 0 {
+			if r := addToPhysmap(xen.MapSpaceGrantTable, uint64(i), uint64(base>>12)+uint64(i)); r < 0 {
 				grantsErr = &Error{Op: "add_to_physmap(grant_table)", Errno: int(-r)}
 				return
 			}
 		}
-		g := &GrantTable{entries: pagesAt(base, frames), used: make([]bool, frames*grant.EntriesPerFrame)}
+		g := &GrantTable{entries: board.PagesAt(base, frames), used: make([]bool, frames*grant.EntriesPerFrame)}
 		for i := 0; i < grant.ReservedEntries; i++ {
 			g.used[i] = true // GNTTAB_NR_RESERVED_ENTRIES belong to the toolstack
 		}
@@ -86,7 +82,7 @@ func (g *GrantTable) Grant(dom DomID, frame uint64, readonly bool) (uint32, erro
 		}
 		g.used[ref] = true
 		e := g.entries[ref*grant.EntrySize:]
-		put32(e[4:], uint32(frame))
+		binary.LittleEndian.PutUint32(e[4:], uint32(frame))
 		flags := uint16(grant.GTFPermitAccess)
 		if readonly {
 			flags |= grant.GTFReadonly
@@ -185,7 +181,7 @@ func (e *GrantError) Error() string { return fmt.Sprintf("grant %s: %v", e.Op, e
 func Frame(p *byte) uint64 { return addr(p) >> 12 }
 
 // Page returns the 4 KiB page at a guest-physical address (identity-mapped).
-func Page(gpa uint64) []byte { return pageAt(uintptr(gpa)) }
+func Page(gpa uint64) []byte { return board.PagesAt(uintptr(gpa), 1) }
 
 // AllocPages returns n zeroed, page-aligned pages from the Go heap, to share
 // by grant. The domain identity-maps its RAM, so their addresses are their

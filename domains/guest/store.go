@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"tamavisor/domains/board"
 	"tamavisor/xen"
 	"tamavisor/xen/ring"
 	"tamavisor/xen/xenstore"
@@ -41,7 +42,7 @@ func OpenStore(ev *EventChannels) (*Store, error) {
 	if pfn == 0 || port == 0 {
 		return nil, errors.New("guest: this domain has no XenStore (no privileged domain serves one)")
 	}
-	page, err := ring.NewPage(pageAt(uintptr(pfn << 12)))
+	page, err := ring.NewPage(board.PagesAt(uintptr(pfn<<12), 1))
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime"
 
@@ -95,14 +96,14 @@ func badargs() int {
 	c.expect("sched_op(poll) from outside RAM", call(xen.HypercallSchedOp, xen.SchedOpPoll, outside, 0), -xen.EFAULT)
 
 	// Ports: closed, out of range, foreign.
-	put32(buf[:], 4000)
+	binary.LittleEndian.PutUint32(buf[:], 4000)
 	c.expect("event_channel_op(send) to port 4000", call(xen.HypercallEventChannelOp, 4, p, 0), -xen.EINVAL)
-	put32(buf[:], 0)
+	binary.LittleEndian.PutUint32(buf[:], 0)
 	c.expect("event_channel_op(close) of port 0", call(xen.HypercallEventChannelOp, 3, p, 0), -xen.EINVAL)
-	put32(buf[:], 1<<20)
+	binary.LittleEndian.PutUint32(buf[:], 1<<20)
 	c.expect("event_channel_op(unmask) of port 2^20", call(xen.HypercallEventChannelOp, 9, p, 0), -xen.EINVAL)
-	put16(buf[0:], 999) // struct evtchn_bind_interdomain: remote_dom
-	put32(buf[4:], 1)
+	binary.LittleEndian.PutUint16(buf[0:], 999) // struct evtchn_bind_interdomain: remote_dom
+	binary.LittleEndian.PutUint32(buf[4:], 1)
 	c.expect("event_channel_op(bind_interdomain) to domain 999", call(xen.HypercallEventChannelOp, 0, p, 0), -xen.ESRCH)
 	c.expect("event_channel_op(99)", call(xen.HypercallEventChannelOp, 99, p, 0), -xen.ENOSYS)
 
@@ -123,8 +124,8 @@ func badargs() int {
 	c.expect("grant_table_op(99)", call(xen.HypercallGrantTableOp, 99, p, 1), -xen.ENOSYS)
 
 	// Indices and operation numbers.
-	put16(buf[0:], xen.DomIDSelf) // struct xen_hvm_param: domid, index, value
-	put32(buf[4:], 9999)
+	binary.LittleEndian.PutUint16(buf[0:], xen.DomIDSelf) // struct xen_hvm_param: domid, index, value
+	binary.LittleEndian.PutUint32(buf[4:], 9999)
 	c.expect("hvm_op(get_param 9999)", call(xen.HypercallHVMOp, 1, p, 0), -xen.EINVAL)
 	c.expect("vcpu_op(set_singleshot_timer) on vCPU 5", call(xen.HypercallVCPUOp, 8, 5, p), -xen.ENOENT)
 	c.expect("memory_op(99)", call(xen.HypercallMemoryOp, 99, p, 0), -xen.ENOSYS)
@@ -134,12 +135,6 @@ func badargs() int {
 	c.expect("hypercall 4096 by VMCALL", vmcall(4096), -xen.ENOSYS)
 	c.expect("hypercall 2^63 by VMCALL", vmcall(1<<63), -xen.ENOSYS)
 	return c.done()
-}
-
-func put16(b []byte, v uint16) { b[0], b[1] = byte(v), byte(v>>8) }
-func put32(b []byte, v uint32) {
-	put16(b, uint16(v))
-	put16(b[2:], uint16(v>>16))
 }
 
 // storeFlood reads a missing key of the store over and over: dom0 must

@@ -37,7 +37,7 @@ type DomID uint16
 // ids from DomIDFirstReserved up are not ordinary domains.
 const (
 	DomIDSelf          DomID = xen.DomIDSelf
-	DomIDFirstReserved DomID = 0x7ff0 // DOMID_FIRST_RESERVED (public/xen.h)
+	DomIDFirstReserved DomID = xen.DomIDFirstReserved
 )
 
 // Port is an event channel port (evtchn_port_t).

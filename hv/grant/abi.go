@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"tamavisor/xen"
 )
 
 // DomID is a Xen domain id (public/xen.h, domid_t: uint16_t).
@@ -13,9 +14,9 @@ type DomID uint16
 const (
 	// DomIDFirstReserved is the first id that names no real domain
 	// (DOMID_FIRST_RESERVED).
-	DomIDFirstReserved DomID = 0x7ff0
+	DomIDFirstReserved DomID = xen.DomIDFirstReserved
 	// DomIDSelf names the calling domain (DOMID_SELF).
-	DomIDSelf DomID = 0x7ff0
+	DomIDSelf DomID = xen.DomIDSelf
 )
 
 // Page and table geometry (x86: 4 KiB pages; grant_entry_v1 is 8 bytes).

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"tamavisor/xen"
 )
 
 // Message types (io/xs_wire.h, enum xsd_sockmsg_type). The numbers are also
@@ -65,8 +66,8 @@ const (
 
 // Domain ids with a special meaning (public/xen.h).
 const (
-	DomIDFirstReserved = 0x7FF0 // DOMID_FIRST_RESERVED
-	DomIDSelf          = 0x7FF0 // DOMID_SELF
+	DomIDFirstReserved = xen.DomIDFirstReserved
+	DomIDSelf          = xen.DomIDSelf
 )
 
 var typeNames = [...]string{
