@@ -2,6 +2,7 @@ package hv
 
 import (
 	"fmt"
+	"tamavisor/xen"
 
 	"tamavisor/hv/loader"
 
@@ -101,6 +102,10 @@ func (d *Domain) ramFrame(gpa uint64) (uint64, bool) {
 	}
 	return 0, false
 }
+
+// isSelf says whether a domain id in a guest's argument names d: its own
+// id, or DOMID_SELF (public/xen.h).
+func (d *Domain) isSelf(id uint16) bool { return id == xen.DomIDSelf || id == d.ID }
 
 // ramHPA returns the host frame backing the domain's RAM at a
 // guest-physical page, whatever its EPT maps there now.

@@ -147,21 +147,21 @@ func (h *Hypervisor) grantOne(v *VCPU, cmd uint64, b []byte) {
 	case grant.OpSetupTable:
 		s, _ := grant.DecodeSetupTable(b)
 		s.Status = grant.Okay
-		if s.Dom != grant.DomIDSelf && s.Dom != self {
+		if !d.isSelf(uint16(s.Dom)) {
 			s.Status = grant.PermissionDenied
-		} else if n, err := h.Grants.SetupTable(self, s.NrFrames); err != nil {
-			s.Status = grant.StatusOf(err)
-		} else if n > uint32(len(d.grants.frames)) {
-			s.Status = grant.GeneralError // the table has GrantFrames frames
+		} else if _, err := h.Grants.SetupTable(self, s.NrFrames); err != nil {
+			s.Status = grant.StatusOf(err) // beyond GrantFrames: the system's limit
 		}
 		s.Encode(b)
 	case grant.OpQuerySize:
 		q, _ := grant.DecodeQuerySize(b)
 		q.Status = grant.Okay
-		if q.Dom != grant.DomIDSelf && q.Dom != self {
+		if !d.isSelf(uint16(q.Dom)) {
 			q.Status = grant.PermissionDenied
+		} else if n, max, err := h.Grants.Query(self); err != nil {
+			q.Status = grant.StatusOf(err)
 		} else {
-			q.NrFrames, q.MaxNrFrames = uint32(len(d.grants.frames)), uint32(len(d.grants.frames))
+			q.NrFrames, q.MaxNrFrames = n, max
 		}
 		q.Encode(b)
 	case grant.OpCopy:

@@ -282,7 +282,7 @@ func (h *Hypervisor) hvmOp(v *VCPU, cmd, arg uint64) int64 {
 	dom := binary.LittleEndian.Uint16(b[0:])
 	index := binary.LittleEndian.Uint32(b[4:])
 	value := binary.LittleEndian.Uint64(b[8:])
-	if dom != xen.DomIDSelf && dom != v.Dom.ID {
+	if !v.Dom.isSelf(dom) {
 		return errno(xen.EPERM)
 	}
 	const maxParam = 64 // HVM_NR_PARAMS is smaller in every Xen release

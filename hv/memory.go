@@ -33,7 +33,7 @@ func (h *Hypervisor) memoryOp(v *VCPU, cmd, arg uint64) int64 {
 		space := le.Uint32(b[4:])
 		idx := le.Uint64(b[8:])
 		gpfn := le.Uint64(b[16:])
-		if dom != xen.DomIDSelf && dom != v.Dom.ID {
+		if !v.Dom.isSelf(dom) {
 			return errno(xen.EPERM)
 		}
 		return h.addToPhysmap(v.Dom, space, idx, gpfn)
@@ -66,7 +66,7 @@ func (h *Hypervisor) memoryOp(v *VCPU, cmd, arg uint64) int64 {
 		if err != nil {
 			return faultErrno(err)
 		}
-		if dom := binary.LittleEndian.Uint16(b); dom != xen.DomIDSelf && dom != v.Dom.ID {
+		if dom := binary.LittleEndian.Uint16(b); !v.Dom.isSelf(dom) {
 			return errno(xen.EPERM)
 		}
 		return int64(v.Dom.MemSize / mem.PageSize)
