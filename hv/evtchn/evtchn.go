@@ -303,6 +303,16 @@ func (s *System) VCPUInfoOf(d DomID, v uint32) (VCPUInfo, bool) {
 	return dom.vcpus[v].info, true
 }
 
+// portOf returns domain d for an operation on its port p: -ESRCH for no
+// such domain, -EINVAL for a port beyond NumPorts.
+func (s *System) portOf(op string, d DomID, p Port) (*domain, error) {
+	dom, err := s.domain(op, d)
+	if err == nil && p >= NumPorts {
+		err = errorf(op, xen.EINVAL, "port %d is out of range", p)
+	}
+	return dom, err
+}
+
 func (s *System) domain(op string, d DomID) (*domain, error) {
 	if dom := s.doms[d]; dom != nil {
 		return dom, nil
@@ -510,11 +520,11 @@ func (s *System) Close(caller DomID, p Port) error {
 	const op = "close"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.domain(op, caller)
+	d, err := s.portOf(op, caller, p)
 	if err != nil {
 		return err
 	}
-	if p >= NumPorts || d.ports[p].State == StateClosed {
+	if d.ports[p].State == StateClosed {
 		return errorf(op, xen.EINVAL, "port %d of domain %d is not open", p, d.id)
 	}
 	s.close(d, p, true)
@@ -555,12 +565,9 @@ func (s *System) Send(caller DomID, p Port) (Delivery, error) {
 	const op = "send"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.domain(op, caller)
+	d, err := s.portOf(op, caller, p)
 	if err != nil {
 		return Delivery{}, err
-	}
-	if p >= NumPorts {
-		return Delivery{}, errorf(op, xen.EINVAL, "port %d is out of range", p)
 	}
 	c := d.ports[p]
 	switch c.State {
@@ -626,12 +633,9 @@ func (s *System) Unmask(caller DomID, p Port) (Delivery, error) {
 	const op = "unmask"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.domain(op, caller)
+	d, err := s.portOf(op, caller, p)
 	if err != nil {
 		return Delivery{}, err
-	}
-	if p >= NumPorts {
-		return Delivery{}, errorf(op, xen.EINVAL, "port %d is out of range", p)
 	}
 	v := d.ports[p].VCPU
 	dl := Delivery{Dom: d.id, VCPU: v, Port: p}
@@ -646,12 +650,9 @@ func (s *System) Status(caller, dom DomID, p Port) (Channel, error) {
 	const op = "status"
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.domain(op, self(caller, dom))
+	d, err := s.portOf(op, self(caller, dom), p)
 	if err != nil {
 		return Channel{}, err
-	}
-	if p >= NumPorts {
-		return Channel{}, errorf(op, xen.EINVAL, "port %d is out of range", p)
 	}
 	if !s.permitted(caller, d) {
 		return Channel{}, errorf(op, xen.EPERM, "domain %d may not see domain %d", caller, d.id)

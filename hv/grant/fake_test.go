@@ -240,8 +240,8 @@ func checkInvariants(t testing.TB, s *System, tampered func(DomID, uint32) bool)
 			}
 			granters[sl.granter] = true
 		}
-		if used != d.live {
-			t.Fatalf("d%d: %d used slots, live %d", id, used, d.live)
+		if used != d.live() {
+			t.Fatalf("d%d: %d used slots, live %d", id, used, d.live())
 		}
 		if uint32(len(d.slots)) > s.maxMappings {
 			t.Fatalf("d%d: %d slots beyond the limit %d", id, len(d.slots), s.maxMappings)

@@ -99,8 +99,10 @@ type domain struct {
 
 	slots []slot   // grantee: maptrack
 	free  []uint32 // grantee: free slot indices
-	live  int      // grantee: slots in use
 }
+
+// live is how many mappings grantee d holds: its slots less the free ones.
+func (d *domain) live() int { return len(d.slots) - len(d.free) }
 
 // active is a pinned grant entry: what the hypervisor trusts while the
 // entry is in use, whatever the granter writes to it meanwhile.
@@ -216,7 +218,7 @@ func (s *System) RemoveDomain(d DomID) (released []Mapping, pinned []Pin, err er
 			released = append(released, s.release(dom, uint32(i)))
 		}
 	}
-	dom.slots, dom.free, dom.live = nil, nil, 0
+	dom.slots, dom.free = nil, nil
 	dom.dead = true
 	dom.entries, dom.mem = nil, nil
 	for ref, a := range dom.active {
@@ -248,7 +250,7 @@ func (s *System) Map(grantee, granter DomID, ref uint32, readonly bool, hostAddr
 		return 0, 0, fail(BadDomain, "no granter d%d", granter)
 	}
 	if len(ld.free) == 0 && uint32(len(ld.slots)) >= s.maxMappings {
-		return 0, 0, fail(NoSpace, "d%d holds %d mappings, the limit", grantee, ld.live)
+		return 0, 0, fail(NoSpace, "d%d holds %d mappings, the limit", grantee, ld.live())
 	}
 	a, err := s.pin(rd, ref, grantee, readonly, true)
 	if err != nil {
@@ -263,7 +265,6 @@ func (s *System) Map(grantee, granter DomID, ref uint32, readonly bool, hostAddr
 	}
 	sl := &ld.slots[i]
 	sl.granter, sl.act, sl.ref, sl.hostAddr, sl.readonly, sl.used = rd, a, ref, hostAddr, readonly, true
-	ld.live++
 	return sl.gen<<handleIndexBits | i, a.frame, nil
 }
 
@@ -291,11 +292,16 @@ func (s *System) Lookup(grantee DomID, handle uint32) (Mapping, error) {
 	if err != nil {
 		return Mapping{}, err
 	}
+	return ld.mapping(i), nil
+}
+
+// mapping describes grantee ld's mapping slot i.
+func (ld *domain) mapping(i uint32) Mapping {
 	sl := &ld.slots[i]
 	return Mapping{
-		Handle: handle, Granter: sl.granter.id, Ref: sl.ref, Frame: sl.act.frame,
-		HostAddr: sl.hostAddr, Readonly: sl.readonly,
-	}, nil
+		Handle: sl.gen<<handleIndexBits | i, Granter: sl.granter.id, Ref: sl.ref,
+		Frame: sl.act.frame, HostAddr: sl.hostAddr, Readonly: sl.readonly,
+	}
 }
 
 func (s *System) lookup(grantee DomID, handle uint32) (*domain, uint32, error) {
@@ -313,15 +319,11 @@ func (s *System) lookup(grantee DomID, handle uint32) (*domain, uint32, error) {
 // release ends mapping slot i of ld. The caller holds s.mu.
 func (s *System) release(ld *domain, i uint32) Mapping {
 	sl := &ld.slots[i]
-	m := Mapping{
-		Handle: sl.gen<<handleIndexBits | i, Granter: sl.granter.id, Ref: sl.ref,
-		Frame: sl.act.frame, HostAddr: sl.hostAddr, Readonly: sl.readonly,
-	}
+	m := ld.mapping(i)
 	m.FreeFrame = s.unpin(sl.granter, sl.ref, sl.act, sl.readonly)
 	gen := (sl.gen + 1) & handleGenMask
 	*sl = slot{gen: gen}
 	ld.free = append(ld.free, i)
-	ld.live--
 	return m
 }
 
