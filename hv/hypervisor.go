@@ -219,12 +219,8 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 // hole and the special pages at the top reserved.
 func domainMemoryMap(size uint64) []loader.MemoryRegion {
 	special := size - abi.SpecialPages*mem.PageSize
-	return []loader.MemoryRegion{
-		{Addr: 0, Size: 0xa_0000, Type: loader.MemmapTypeRAM},
-		{Addr: 0xa_0000, Size: 0x6_0000, Type: loader.MemmapTypeReserved},
-		{Addr: 0x10_0000, Size: special - 0x10_0000, Type: loader.MemmapTypeRAM},
-		{Addr: special, Size: abi.SpecialPages * mem.PageSize, Type: loader.MemmapTypeReserved},
-	}
+	return append(loader.DefaultMemoryMap(special),
+		loader.MemoryRegion{Addr: special, Size: abi.SpecialPages * mem.PageSize, Type: loader.MemmapTypeReserved})
 }
 
 // Privileged returns the privileged domain (dom0), or nil.

@@ -3,6 +3,8 @@ package loader
 import (
 	"fmt"
 	"strings"
+
+	"tamavisor/boot/bootinfo"
 )
 
 // Where tamavisor puts a domain's start_info: the page at GPA 0x1000, which
@@ -16,8 +18,8 @@ const (
 )
 
 // StartInfoMagic is XEN_HVM_START_MAGIC_VALUE (arch-x86/hvm/start_info.h):
-// "xEn3" with the 0x80 bit of the "E" set.
-const StartInfoMagic = 0x336ec578
+// "xEn3" with the 0x80 bit of the "E" set; the PVH reader's constant.
+const StartInfoMagic = bootinfo.PVHMagic
 
 // Memory map entry types (start_info.h XEN_HVM_MEMMAP_TYPE_*, which match
 // the ACPI address range types).
