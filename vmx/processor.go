@@ -105,7 +105,9 @@ func Enable(caps *Caps, frames Frames, phys *mem.Phys) (*Processor, error) {
 		return nil, fmt.Errorf("vmx: VMXON failed (%v): is VMX already on, or A20 masked?", st)
 	}
 
-	p.installTSS()
+	if err := p.installTSS(); err != nil {
+		return nil, fmt.Errorf("vmx: the host TSS descriptor: %w", err)
+	}
 	p.captureHost()
 	return p, nil
 }
@@ -180,11 +182,9 @@ func (p *Processor) enableXSAVE() error {
 		return fmt.Errorf("vmx: the XSAVE area for XCR0 %#x needs %d bytes, more than a page", mask, size)
 	}
 	p.XSaveMask, p.XSaveSize = mask, int(size)
-	b, err := p.phys.Slice(area, mem.PageSize)
-	if err != nil {
+	if err := p.phys.Zero(area, mem.PageSize); err != nil {
 		return err
 	}
-	clear(b)
 	fpuInit()
 	xsave(uintptr(area), mask)
 	p.Log = append(p.Log, fmt.Sprintf("XSAVE on: XCR0 %#x, %d-byte areas", mask, size))
