@@ -318,14 +318,17 @@ func (d *dom0) serveStore(b *backend) {
 	broken := func(err error) {
 		fmt.Printf("dom0: d%d: its store ring is broken: %v\n", b.info.ID, err)
 	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		select {
 		case <-b.stop:
 			return
 		case <-b.kick:
 		case <-d.ev.Notify(b.storePort):
-		case <-time.After(100 * time.Millisecond):
+		case <-tick.C:
 		}
+		moved := false // the guest is told only when its rings moved
 		for len(out) < xenstore.RingSize {
 			m, ok, err := in.Next()
 			if err != nil {
@@ -343,6 +346,7 @@ func (d *dom0) serveStore(b *backend) {
 					break
 				}
 				in.Write(buf[:n])
+				moved = true
 				continue
 			}
 			for _, r := range b.conn.Handle(m) {
@@ -368,8 +372,11 @@ func (d *dom0) serveStore(b *backend) {
 				return
 			}
 			out = out[n:]
+			moved = moved || n > 0
 		}
-		d.ev.Send(b.storePort)
+		if moved {
+			d.ev.Send(b.storePort)
+		}
 	}
 }
 
@@ -392,12 +399,14 @@ func (d *dom0) kickOthers(self *backend) {
 func (d *dom0) serveConsole(b *backend) {
 	defer b.done.Done()
 	buf := make([]byte, 2048)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		select {
 		case <-b.stop:
 			return
 		case <-d.ev.Notify(b.consPort):
-		case <-time.After(100 * time.Millisecond):
+		case <-tick.C:
 		}
 		for {
 			n, err := b.console.Read(buf)
