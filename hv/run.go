@@ -172,8 +172,7 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 	r := &v.Regs
 	start := rdtsc()
 	sliceEnd := start + slice
-	shift := h.CPU.Caps.PreemptionTimerShift()
-	r.TimerShift = uint64(shift)
+	shift := r.TimerShift // set once, by vmx.Processor.Regs
 	now := start
 	// The loop is the exit path's Go half: it takes the TSC readings the
 	// assembly made at entry and exit rather than reading the TSC again.

@@ -216,7 +216,8 @@ func (p *Processor) FreeFPUArea(pa uint64) error { return p.frames.Free(pa) }
 // Regs returns a GuestRegs wired to this processor's FPU switching and to
 // the guest's FPU area.
 func (p *Processor) Regs(fpuArea uint64) GuestRegs {
-	return GuestRegs{GuestXSave: uintptr(fpuArea), HostXSave: uintptr(p.hostXSave), XSaveMask: p.XSaveMask}
+	return GuestRegs{GuestXSave: uintptr(fpuArea), HostXSave: uintptr(p.hostXSave), XSaveMask: p.XSaveMask,
+		TimerShift: uint64(p.Caps.PreemptionTimerShift())}
 }
 
 // captureHost records the host state VM exits load.

@@ -23,6 +23,15 @@
 // VMREAD RBX, RAX: RBX gets the field in RAX (0F 78 /r). With a current
 // VMCS and a field that exists, neither fails.
 #define VMREAD_BX_AX BYTE $0x0f; BYTE $0x78; BYTE $0xc3
+// The FPU state instructions on the area at RSI, EDX:EAX the component
+// mask for the XSAVE forms (SDM Vol. 2 "XSAVE", "XRSTOR", "FXSAVE",
+// "FXRSTOR": REX.W 0F AE /4, /5, /0, /1).
+#define XSAVE64_SI BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x26
+#define XRSTOR64_SI BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x2e
+#define FXSAVE64_SI BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x06
+#define FXRSTOR64_SI BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x0e
+// TSC_TO stores the time-stamp counter at dst (clobbers AX, DX).
+#define TSC_TO(dst) RDTSC; SHLQ $32, DX; ORQ DX, AX; MOVQ AX, dst
 // VMREAD_TO stores the field whose encoding is enc at dst (clobbers AX, BX).
 #define VMREAD_TO(enc, dst) MOVQ $enc, AX; VMREAD_BX_AX; MOVQ BX, dst
 
@@ -157,13 +166,13 @@ TEXT ·xsave(SB),NOSPLIT,$0-16
 	MOVQ	mask+8(FP), AX
 	MOVQ	AX, DX
 	SHRQ	$32, DX
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x26		// XSAVE64 [RSI] (REX.W 0F AE /4)
+	XSAVE64_SI
 	RET
 
 // func fxsave(area uintptr)
 TEXT ·fxsave(SB),NOSPLIT,$0-8
 	MOVQ	area+0(FP), SI
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x06		// FXSAVE64 [RSI] (REX.W 0F AE /0)
+	FXSAVE64_SI
 	RET
 
 // func fpuInit()
@@ -246,10 +255,10 @@ stepped:
 	JEQ	fxrstor
 	MOVQ	AX, DX
 	SHRQ	$32, DX
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x2e		// XRSTOR64 [RSI]
+	XRSTOR64_SI
 	JMP	gprs
 fxrstor:
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x0e		// FXRSTOR64 [RSI]
+	FXRSTOR64_SI
 gprs:
 	// MOV to CR2 serializes (SDM Vol. 3A "Serializing
 	// Instructions"): only when the guest's differs, which it does only
@@ -260,10 +269,7 @@ gprs:
 	JEQ	cr2
 	MOVQ	AX, CR2
 cr2:
-	RDTSC
-	SHLQ	$32, DX
-	ORQ	DX, AX
-	MOVQ	AX, GuestRegs_EntryTSC(DI)
+	TSC_TO(GuestRegs_EntryTSC(DI))
 	TESTB	CL, CL				// MOVs below leave the flags alone
 	LOAD_GUEST_GPRS
 	JNE	resume
@@ -319,10 +325,7 @@ TEXT ·vmexit(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	R15, G_R15
 	MOVQ	0(SP), AX
 	MOVQ	AX, G_RDI
-	RDTSC
-	SHLQ	$32, DX
-	ORQ	DX, AX
-	MOVQ	AX, GuestRegs_ExitTSC(DI)
+	TSC_TO(GuestRegs_ExitTSC(DI))
 	MOVQ	AX, R8				// now
 	MOVQ	$const_VMExitReason, AX
 	VMREAD_BX_AX
@@ -350,14 +353,14 @@ slow:
 	JEQ	fxsave
 	MOVQ	AX, DX
 	SHRQ	$32, DX
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x26		// XSAVE64 [RSI]
+	XSAVE64_SI
 	MOVQ	GuestRegs_HostXSave(DI), SI
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x2e		// XRSTOR64 [RSI]
+	XRSTOR64_SI
 	JMP	saved
 fxsave:
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x06		// FXSAVE64 [RSI]
+	FXSAVE64_SI
 	MOVQ	GuestRegs_HostXSave(DI), SI
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x0e		// FXRSTOR64 [RSI]
+	FXRSTOR64_SI
 saved:
 	MOVQ	16(SP), BP
 	LEAQ	24(SP), SP
@@ -452,10 +455,7 @@ rip:
 	INCQ	GuestRegs_FastCPUID(DI)
 	SUBQ	GuestRegs_EntryTSC(DI), R8
 	ADDQ	R8, GuestRegs_FastGuestTicks(DI)
-	RDTSC
-	SHLQ	$32, DX
-	ORQ	DX, AX
-	MOVQ	AX, GuestRegs_EntryTSC(DI)
+	TSC_TO(GuestRegs_EntryTSC(DI))
 	LOAD_GUEST_GPRS
 	BYTE $0x0f; BYTE $0x01; BYTE $0xc3			// VMRESUME
 	ENTRY_FAILED
@@ -469,10 +469,10 @@ TEXT ·hostFPU<>(SB),NOSPLIT|NOFRAME,$0
 	JEQ	fx
 	MOVQ	AX, DX
 	SHRQ	$32, DX
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x2e		// XRSTOR64 [RSI]
+	XRSTOR64_SI
 	RET
 fx:
-	BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x0e		// FXRSTOR64 [RSI]
+	FXRSTOR64_SI
 	RET
 
 // func vmexitAddr() uintptr
