@@ -331,10 +331,18 @@ func typeInput(l net.Listener, serial string, input []string, after string) {
 			n, err := conn.Read(buf)
 			if n > 0 {
 				f.Write(buf[:n])
-				seen.Write(buf[:n])
-				if !signalled && strings.Contains(seen.String(), after) {
-					signalled = true
-					close(ready)
+				if !signalled {
+					// Only the tail can complete the match: keep
+					// what a match could start in, and no more.
+					seen.Write(buf[:n])
+					if bytes.Contains(seen.Bytes(), []byte(after)) {
+						signalled = true
+						close(ready)
+					} else if keep := len(after) - 1; seen.Len() > keep {
+						tail := append([]byte(nil), seen.Bytes()[seen.Len()-keep:]...)
+						seen.Reset()
+						seen.Write(tail)
+					}
 				}
 			}
 			if err != nil {

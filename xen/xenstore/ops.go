@@ -116,7 +116,9 @@ func doRead(o *op, p []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte{}, n.value...), nil
+	// Node values are replaced, never changed in place: the reply may
+	// share the bytes (capped, so that an append cannot reach them).
+	return n.value[:len(n.value):len(n.value)], nil
 }
 
 // doDirectory: DIRECTORY <path>|, reply <child-leaf-name>|*.
@@ -129,7 +131,7 @@ func doDirectory(o *op, p []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte{}, n.childBytes()...), nil
+	return n.childBytes(), nil // a fresh slice already
 }
 
 // doDirectoryPart: DIRECTORY_PART <path>|<offset>|, reply
