@@ -84,8 +84,10 @@ func addToPhysmap(space uint32, idx, gpfn uint64) int64 {
 // that nothing is lost if an upcall came while it was busy.
 func (e *EventChannels) loop() {
 	for {
-		board.WaitUpcall(20 * time.Millisecond)
-		e.scan()
+		// After an upcall, the selector says which words to look at;
+		// after a quiet spell, every word is (a port unmasked without
+		// EVTCHNOP_unmask sets no selector bit).
+		e.scan(!board.WaitUpcall(20 * time.Millisecond))
 	}
 }
 
@@ -98,12 +100,17 @@ const (
 	offMask          = evtchn.SharedEvtchnMask
 )
 
-// scan clears and dispatches every pending, unmasked port (the 2-level ABI:
-// clear upcall_pending, then the selector, then each pending word).
-func (e *EventChannels) scan() {
-	storeByte(e.page, offUpcallPending, 0)
-	swap64(e.page, offPendingSel, 0)
-	for i := 0; i < 64; i++ {
+// scan clears and dispatches the pending, unmasked ports (the 2-level ABI:
+// clear upcall_pending, then the selector, then the pending words it names,
+// or all of them).
+func (e *EventChannels) scan(all bool) {
+	andNot64(e.page, offUpcallPending, 0xff) // the upcall_pending byte
+	sel := swap64(e.page, offPendingSel, 0)
+	if all {
+		sel = ^uint64(0)
+	}
+	for ; sel != 0; sel &= sel - 1 {
+		i := bits.TrailingZeros64(sel)
 		w := load64(e.page, offPending+8*i) &^ load64(e.page, offMask+8*i)
 		for w != 0 {
 			b := bits.TrailingZeros64(w)

@@ -27,17 +27,6 @@ func testAndClear(b []byte, off int, bits uint64) bool {
 	return atomic.AndUint64(word(b, off), ^bits)&bits != 0
 }
 
-func storeByte(b []byte, off int, v byte) {
-	w := word(b, off&^7)
-	shift := 8 * uint(off&7)
-	for {
-		old := atomic.LoadUint64(w)
-		if atomic.CompareAndSwapUint64(w, old, old&^(0xff<<shift)|uint64(v)<<shift) {
-			return
-		}
-	}
-}
-
 func loadHeader(e []byte) uint32 { return atomic.LoadUint32((*uint32)(unsafe.Pointer(&e[0]))) }
 
 func storeHeader(e []byte, v uint32) { atomic.StoreUint32((*uint32)(unsafe.Pointer(&e[0])), v) }
