@@ -84,9 +84,10 @@ type Domain struct {
 	sharedInfo, sharedGPA uint64
 
 	// grants is its grant table; grantHPA the frames of other domains it
-	// maps by grant, by handle.
+	// maps by grant, by handle; grantAt the handles by the GPA they map.
 	grants   grantTable
 	grantHPA map[uint32]uint64
+	grantAt  map[uint64]uint32
 }
 
 // ramFrame returns the host frame of the domain's own RAM at a

@@ -86,11 +86,7 @@ func (h *Hypervisor) eventChannelOp(v *VCPU, cmd, arg uint64) int64 {
 		return -int64(evtchn.Errno(err))
 	}
 	h.deliver(dl)
-	// Only the operations with output fields write back (Xen copies
-	// nothing back for close, send or unmask, whose argument may be
-	// read-only).
-	switch uint32(cmd) {
-	case evtchn.OpAllocUnbound, evtchn.OpBindInterdomain, evtchn.OpBindVIRQ, evtchn.OpBindIPI, evtchn.OpStatus:
+	if evtchn.WritesBack(uint32(cmd)) {
 		if err := v.writeLinear(arg, b); err != nil {
 			return faultErrno(err)
 		}

@@ -209,18 +209,15 @@ func (h *Hypervisor) grantMap(d *Domain, m *grant.MapGrantRef) grant.Status {
 		return grant.BadPage
 	}
 	d.grantHPA[handle] = src
+	d.grantAt[gpa] = handle
 	m.Handle = handle
 	return grant.Okay
 }
 
 // grantMappedAt says whether d maps another domain's grant at gpa.
 func (h *Hypervisor) grantMappedAt(d *Domain, gpa uint64) bool {
-	for handle := range d.grantHPA {
-		if m, err := h.Grants.Lookup(grant.DomID(d.ID), handle); err == nil && m.HostAddr == gpa {
-			return true
-		}
-	}
-	return false
+	_, ok := d.grantAt[gpa]
+	return ok
 }
 
 // grantUnmap removes a grant mapping: from the EPT, then from the books;
@@ -250,6 +247,7 @@ func (h *Hypervisor) grantUnmap(d *Domain, u *grant.UnmapGrantRef) grant.Status 
 func (h *Hypervisor) grantReleased(d *Domain, m grant.Mapping) {
 	hpa := d.grantHPA[m.Handle]
 	delete(d.grantHPA, m.Handle)
+	delete(d.grantAt, m.HostAddr)
 	if m.FreeFrame && h.pinned[hpa] {
 		delete(h.pinned, hpa)
 		h.Frames.Free(hpa)

@@ -130,7 +130,7 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if sp.Weight == 0 {
 		sp.Weight = DefaultWeight
 	}
-	d = &Domain{ID: id, Name: sp.Name, Spec: sp, MemSize: uint64(sp.MemMiB) << 20, params: map[uint32]uint64{}, grantHPA: map[uint32]uint64{},
+	d = &Domain{ID: id, Name: sp.Name, Spec: sp, MemSize: uint64(sp.MemMiB) << 20, params: map[uint32]uint64{}, grantHPA: map[uint32]uint64{}, grantAt: map[uint64]uint32{},
 		Privileged: sp.Privileged, Weight: sp.Weight, Cap: sp.Cap}
 	if sp.BudgetMS > 0 {
 		d.Budget = h.Clock.Ticks(uint64(sp.BudgetMS) * 1_000_000)

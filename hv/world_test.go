@@ -111,7 +111,7 @@ func (w *world) addDomain(tb testing.TB, id uint16, name string, memMiB int, pri
 	}
 	sp := Spec{Image: name, Name: name, MemMiB: memMiB, Privileged: priv, Weight: DefaultWeight}
 	d := &Domain{ID: id, Name: name, Spec: sp, MemSize: uint64(memMiB) << 20, params: map[uint32]uint64{},
-		grantHPA: map[uint32]uint64{}, Privileged: priv, Weight: DefaultWeight}
+		grantHPA: map[uint32]uint64{}, grantAt: map[uint64]uint32{}, Privileged: priv, Weight: DefaultWeight}
 	d.Console = h.Console.Logger(d.Label())
 	d.ConsoleGPA = d.MemSize - abi.ConsolePageFromEnd*mem.PageSize
 	d.StoreGPA = d.MemSize - abi.StorePageFromEnd*mem.PageSize

@@ -16,14 +16,30 @@ func ArgSize(cmd uint32) (int, bool) {
 		return BindIPISize, true
 	case OpBindVCPU:
 		return BindVCPUSize, true
-	case OpClose, OpSend, OpUnmask:
+	case OpClose:
 		return CloseSize, true
+	case OpSend:
+		return SendSize, true
+	case OpUnmask:
+		return UnmaskSize, true
 	case OpStatus:
 		return StatusSize, true
 	case OpReset:
 		return ResetSize, true
 	}
 	return 0, false
+}
+
+// WritesBack says whether a command has output fields that Do writes into
+// its argument, for the caller to copy out: Xen copies nothing back for the
+// others (close, send, unmask, bind_vcpu, reset), whose argument may even be
+// read-only.
+func WritesBack(cmd uint32) bool {
+	switch cmd {
+	case OpAllocUnbound, OpBindInterdomain, OpBindVIRQ, OpBindIPI, OpStatus:
+		return true
+	}
+	return false
 }
 
 // Do performs __HYPERVISOR_event_channel_op(cmd, arg) for domain caller:
@@ -118,10 +134,6 @@ func (s *System) Reset(caller, dom DomID) error {
 	if d.id != caller {
 		return errorf(op, xen.EINVAL, "domain %d is not paused", d.id)
 	}
-	for p := Port(1); p < NumPorts && d.used > 0; p++ {
-		if d.ports[p].State != StateClosed {
-			s.close(d, p, true)
-		}
-	}
+	s.closeAll(d, true)
 	return nil
 }

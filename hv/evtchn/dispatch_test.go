@@ -162,3 +162,13 @@ func noPort(d Delivery) Delivery {
 	d.Port = 0
 	return d
 }
+
+// The commands with output fields, and only those, write back.
+func TestWritesBack(t *testing.T) {
+	out := map[uint32]bool{OpAllocUnbound: true, OpBindInterdomain: true, OpBindVIRQ: true, OpBindIPI: true, OpStatus: true}
+	for _, cmd := range []uint32{OpAllocUnbound, OpBindInterdomain, OpBindVIRQ, OpBindIPI, OpStatus, OpClose, OpSend, OpUnmask, OpBindVCPU, OpReset} {
+		if WritesBack(cmd) != out[cmd] {
+			t.Errorf("WritesBack(%d) = %v", cmd, WritesBack(cmd))
+		}
+	}
+}

@@ -202,11 +202,7 @@ func (s *System) RemoveDomain(d DomID) {
 	if dom == nil {
 		return
 	}
-	for p := Port(1); p < NumPorts && dom.used > 0; p++ {
-		if dom.ports[p].State != StateClosed {
-			s.close(dom, p, false)
-		}
-	}
+	s.closeAll(dom, false)
 	for v := range s.globalVIRQ {
 		if s.globalVIRQSet[v] && s.globalVIRQ[v] == d {
 			s.globalVIRQSet[v] = false
@@ -301,6 +297,16 @@ func (s *System) VCPUInfoOf(d DomID, v uint32) (VCPUInfo, bool) {
 		return VCPUInfo{}, false
 	}
 	return dom.vcpus[v].info, true
+}
+
+// closeAll closes every open port of d (port 0 is never open), clearing
+// the pending bits too when clearPending says so. The caller holds s.mu.
+func (s *System) closeAll(d *domain, clearPending bool) {
+	for p := Port(1); p < NumPorts && d.used > 0; p++ {
+		if d.ports[p].State != StateClosed {
+			s.close(d, p, clearPending)
+		}
+	}
 }
 
 // portOf returns domain d for an operation on its port p: -ESRCH for no
