@@ -53,6 +53,15 @@ func consolePut(c byte) {
 	x86.Out8(COM1, c)
 }
 
+// ConsoleRead takes a received byte from COM1, if one waits (PC16550D: LSR
+// bit 0, data ready; then the receiver buffer register).
+func ConsoleRead() (byte, bool) {
+	if x86.In8(COM1+5)&1 == 0 {
+		return 0, false
+	}
+	return x86.In8(COM1), true
+}
+
 // consoleFlush waits until the UART has shifted out its last bit (LSR bit 6,
 // TEMT), so that nothing is lost when the machine powers off.
 func consoleFlush() {

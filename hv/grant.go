@@ -1,6 +1,7 @@
 package hv
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"tamavisor/ept"
@@ -75,10 +76,10 @@ func (h *Hypervisor) addGrants(d *Domain) error {
 	}
 	if dom0 := h.Privileged(); dom0 != nil && !d.Privileged {
 		// The frame first, then the flags that make the entry valid.
-		put32(t.entry(grant.ReservedConsole)[4:], uint32(d.ConsoleGPA>>12))
-		cas32(t.entry(grant.ReservedConsole), 0, grant.Header(grant.GTFPermitAccess, grant.DomID(dom0.ID)))
-		put32(t.entry(grant.ReservedStore)[4:], uint32(d.StoreGPA>>12))
-		cas32(t.entry(grant.ReservedStore), 0, grant.Header(grant.GTFPermitAccess, grant.DomID(dom0.ID)))
+		for ref, gpa := range map[uint32]uint64{grant.ReservedConsole: d.ConsoleGPA, grant.ReservedStore: d.StoreGPA} {
+			binary.LittleEndian.PutUint32(t.entry(ref)[4:], uint32(gpa>>12))
+			cas32(t.entry(ref), 0, grant.Header(grant.GTFPermitAccess, grant.DomID(dom0.ID)))
+		}
 	}
 	return h.Grants.AddDomain(grant.DomID(d.ID), t, grantMemory{d})
 }
@@ -284,8 +285,4 @@ func (h *Hypervisor) freeGrantTable(d *Domain) (n int, err error) {
 	}
 	d.grants = grantTable{}
 	return n, err
-}
-
-func put32(b []byte, v uint32) {
-	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }

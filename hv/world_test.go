@@ -180,9 +180,9 @@ func (w *world) addDomain(tb testing.TB, id uint16, name string, memMiB int, pri
 		t.pages = append(t.pages, w.frame(pa))
 	}
 	if dom0 != nil && !priv {
-		put32(t.entry(grant.ReservedConsole)[4:], uint32(d.ConsoleGPA>>12))
+		le.PutUint32(t.entry(grant.ReservedConsole)[4:], uint32(d.ConsoleGPA>>12))
 		cas32(t.entry(grant.ReservedConsole), 0, grant.Header(grant.GTFPermitAccess, grant.DomID(dom0.ID)))
-		put32(t.entry(grant.ReservedStore)[4:], uint32(d.StoreGPA>>12))
+		le.PutUint32(t.entry(grant.ReservedStore)[4:], uint32(d.StoreGPA>>12))
 		cas32(t.entry(grant.ReservedStore), 0, grant.Header(grant.GTFPermitAccess, grant.DomID(dom0.ID)))
 	}
 	if err := h.Grants.AddDomain(grant.DomID(id), t, grantMemory{d}); err != nil {

@@ -61,7 +61,7 @@ func main() {
 	h := hv.New(cpu, m.Frames, m.Phys, m.TSCHz/1000, boot.Console)
 	h.Images = images()
 	moduleImages(h.Images, m.Info.Modules, m.Phys, log)
-	h.ConsoleIn = com1Read
+	h.ConsoleIn = boot.ConsoleRead
 	if t, err := x86.NewDeadlineTimer(); err == nil {
 		h.Idle = t.HaltUntil
 		log.Printf("idle: an idle CPU halts until the local APIC's TSC-deadline timer fires")
@@ -88,14 +88,4 @@ func main() {
 	log.Printf("run loop: %d slices run, idle %d times for %d ms", h.Stats.Switches, h.Stats.IdleEntries, h.Clock.Nanos(h.Stats.IdleTicks)/1_000_000)
 	log.Printf("all domains ended; free frames %d (before the domains: %d)", m.Frames.FreeFrames(), baseline)
 	boot.PowerOff(0)
-}
-
-// com1Read takes a received byte from COM1, if one waits: the line status
-// register's bit 0 (data ready), then the receiver buffer register
-// (PC16550D datasheet, registers at 0x3f8 and 0x3fd).
-func com1Read() (byte, bool) {
-	if x86.In8(0x3fd)&1 == 0 {
-		return 0, false
-	}
-	return x86.In8(0x3f8), true
 }
