@@ -4,7 +4,11 @@
 package work
 
 // Loop runs n rounds of integer mixing (xorshift64* and a running sum) and
-// returns the result, so that the compiler cannot drop the work.
+// returns the result, so that the compiler cannot drop the work. It is
+// never inlined: inlined, its registers depend on the caller's code, and
+// the bare and the domain runs would time different instructions.
+//
+//go:noinline
 func Loop(n int) uint64 {
 	x, sum := uint64(0x9e3779b97f4a7c15), uint64(0)
 	for i := 0; i < n; i++ {
