@@ -314,7 +314,24 @@ func (h *Hypervisor) hvmOp(v *VCPU, cmd, arg uint64) int64 {
 	return 0
 }
 
+// constantHypercalls are the hypercalls (number and first argument) whose
+// answer never changes while a domain lives: no pointer argument, no side
+// effect. The exit path answers them in assembly (vmx.HypercallCache).
+var constantHypercalls = [...][2]uint64{
+	{xen.HypercallXenVersion, xen.XenVerVersion},
+	{xen.HypercallXenVersion, xen.XenVerPageSize},
+}
+
+// fillHypercallCache gives the exit path the answers of the constant
+// hypercalls: this handler's own, so the two cannot disagree.
+func (h *Hypervisor) fillHypercallCache(v *VCPU) {
+	for _, c := range constantHypercalls {
+		v.Regs.HypercallCache.Put(c[0], c[1], uint64(h.hypercall(v, &Hypercall{Nr: c[0], Args: [5]uint64{c[1]}})))
+	}
+}
+
 // xenVersion: XENVER_version returns major<<16 | minor (public/version.h).
+// Both commands it knows are constant (constantHypercalls).
 func (h *Hypervisor) xenVersion(v *VCPU, cmd, arg uint64) int64 {
 	switch cmd {
 	case xen.XenVerVersion:

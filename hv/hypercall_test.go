@@ -576,3 +576,34 @@ func TestHypercall32(t *testing.T) {
 		t.Errorf("EAX = %#x, want -ENOSYS as 32 bits", g[vmx.RAX])
 	}
 }
+
+// The exit path answers the constant hypercalls from the vCPU's cache
+// (vmx.HypercallCache): every cached answer is the one the Go handler
+// gives, and no two constant hypercalls evict each other.
+func TestHypercallCacheAgreesWithHandler(t *testing.T) {
+	e := newTestVCPU(t, 4)
+	e.h.fillHypercallCache(e.v)
+	c := &e.v.Regs.HypercallCache
+	valid := 0
+	for _, s := range c {
+		if s.Valid != 0 {
+			valid++
+		}
+	}
+	if valid != len(constantHypercalls) {
+		t.Errorf("%d cached answers for %d constant hypercalls: some share a slot", valid, len(constantHypercalls))
+	}
+	for _, k := range constantHypercalls {
+		want, ok := c.Get(k[0], k[1])
+		if !ok {
+			t.Errorf("hypercall %d(%d) is not cached", k[0], k[1])
+			continue
+		}
+		if r := e.vmcall(k[0], k[1]); uint64(r) != want {
+			t.Errorf("hypercall %d(%d): the handler answers %#x, the cache %#x", k[0], k[1], r, want)
+		}
+	}
+	if got, _ := c.Get(xen.HypercallXenVersion, xen.XenVerVersion); got != 4<<16|17 {
+		t.Errorf("cached XENVER_version = %#x, want 4.17", got)
+	}
+}

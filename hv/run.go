@@ -212,21 +212,21 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 		}
 		if st := vmx.Run(v.VMCS, r); st != vmx.VMsucceed {
 			err := v.VMCS.EntryFailure(r, st)
-			// Exits the CPUID fast path answered before its VMRESUME
-			// failed count; their time counts as the hypervisor's.
-			d.Stats.Exits[vmx.ExitReasonCPUID] += r.FastCPUID
-			r.FastCPUID, r.FastGuestTicks = 0, 0
+			// Exits a fast path answered before its VMRESUME failed
+			// count; their time counts as the hypervisor's.
+			r.FastGuestTicks = 0
+			d.Stats.takeFast(r)
 			h.Kill(d, "refused: %v\n%s", err, h.dump(v))
 			break
 		}
-		// The exits the assembly answered (vmx.GuestRegs.FastCPUID) count
-		// as exits, their guest time as guest time.
+		// The exits the assembly answered (vmx.GuestRegs.Fast) count as
+		// exits, their guest time as guest time.
 		guest := r.ExitTSC - r.EntryTSC + r.FastGuestTicks
 		d.Stats.GuestTicks += guest
 		d.Stats.HostTicks += r.ExitTSC - now - guest
-		if r.FastCPUID != 0 {
-			d.Stats.Exits[vmx.ExitReasonCPUID] += r.FastCPUID
-			r.FastCPUID, r.FastGuestTicks = 0, 0
+		if r.Fast() != 0 {
+			r.FastGuestTicks = 0
+			d.Stats.takeFast(r)
 		}
 		now = r.ExitTSC
 

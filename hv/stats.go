@@ -35,6 +35,15 @@ func (s *Stats) Count(r vmx.ExitReason) {
 	}
 }
 
+// takeFast counts the exits the exit path's fast paths answered (CPUID and
+// hypercalls from vmx.GuestRegs' caches) and zeroes their counters.
+func (s *Stats) takeFast(r *vmx.GuestRegs) {
+	s.Exits[vmx.ExitReasonCPUID] += r.FastCPUID
+	s.Exits[vmx.ExitReasonVMCALL] += r.FastVMCALL
+	s.Hypercalls += r.FastVMCALL
+	r.FastCPUID, r.FastVMCALL = 0, 0
+}
+
 // Total is the number of exits.
 func (s *Stats) Total() uint64 {
 	t := s.OtherExits

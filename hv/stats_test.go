@@ -28,6 +28,23 @@ func TestStatsCount(t *testing.T) {
 	}
 }
 
+// The exits the fast paths answered count as CPUID and VMCALL exits (and
+// hypercalls), once: their counters are zeroed when taken.
+func TestStatsTakeFast(t *testing.T) {
+	var s Stats
+	s.Count(vmx.ExitReasonVMCALL)
+	s.Hypercalls = 1
+	r := &vmx.GuestRegs{FastCPUID: 5, FastVMCALL: 7}
+	s.takeFast(r)
+	s.takeFast(r)
+	if s.Exits[vmx.ExitReasonCPUID] != 5 || s.Exits[vmx.ExitReasonVMCALL] != 8 || s.Hypercalls != 8 {
+		t.Errorf("CPUID %d, VMCALL %d, hypercalls %d; want 5, 8, 8", s.Exits[vmx.ExitReasonCPUID], s.Exits[vmx.ExitReasonVMCALL], s.Hypercalls)
+	}
+	if r.Fast() != 0 {
+		t.Errorf("%d fast exits left after taking them", r.Fast())
+	}
+}
+
 func TestStatsString(t *testing.T) {
 	c := Clock{KHz: testKHz}
 	var s Stats

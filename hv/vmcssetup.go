@@ -17,6 +17,7 @@ func (h *Hypervisor) newVCPU(d *Domain, st loader.CPUState) error {
 		return fmt.Errorf("no frame for the FPU state: %w", err)
 	}
 	v.Regs = h.CPU.Regs(v.fpu)
+	h.fillHypercallCache(v)
 	if v.VMCS, err = h.CPU.NewVMCS(); err != nil {
 		return err
 	}

@@ -410,3 +410,39 @@ func TestCPUIDCacheSlots(t *testing.T) {
 		t.Error("Clear left an answer")
 	}
 }
+
+// The VMCALL fast path indexes its cache the same way.
+func TestHypercallEntryLayout(t *testing.T) {
+	if got := unsafe.Sizeof(HypercallEntry{}); got != 1<<hypercallEntryShift {
+		t.Errorf("HypercallEntry is %d bytes, the assembly shifts by %d", got, hypercallEntryShift)
+	}
+	if unsafe.Sizeof(HypercallCache{}) != HypercallCacheSlots<<hypercallEntryShift {
+		t.Errorf("HypercallCache is %d bytes", unsafe.Sizeof(HypercallCache{}))
+	}
+}
+
+func TestHypercallCacheSlots(t *testing.T) {
+	const xenVersion, verVersion, verPageSize = 17, 0, 7 // public/xen.h, public/version.h
+	var c HypercallCache
+	c.Put(xenVersion, verVersion, 0x4_0011)
+	c.Put(xenVersion, verPageSize, 4096)
+	if got, ok := c.Get(xenVersion, verVersion); !ok || got != 0x4_0011 {
+		t.Errorf("Get(xen_version, XENVER_version) = %#x, %v", got, ok)
+	}
+	if got, ok := c.Get(xenVersion, verPageSize); !ok || got != 4096 {
+		t.Errorf("Get(xen_version, XENVER_pagesize) = %d, %v", got, ok)
+	}
+	// The argument is compared in full: upper bits make another call.
+	if _, ok := c.Get(xenVersion, 1<<32|verVersion); ok {
+		t.Error("an argument with upper bits set hit XENVER_version's answer")
+	}
+	// Number 0 with argument 0 is slot 0: an empty entry must not answer.
+	var empty HypercallCache
+	if _, ok := empty.Get(0, 0); ok {
+		t.Error("an empty cache answered hypercall 0")
+	}
+	c.Clear()
+	if _, ok := c.Get(xenVersion, verVersion); ok {
+		t.Error("Clear left an answer")
+	}
+}

@@ -96,18 +96,25 @@ type GuestRegs struct {
 	Timer uint64
 	Dirty uint64
 
-	// The CPUID fast path: vmexit answers a CPUID exit whose leaf is in
-	// CPUIDCache and resumes the guest at once, without Go, as long as
-	// the TSC is before Deadline (0: never), re-arming the preemption
+	// The fast paths: vmexit answers a CPUID exit whose leaf is in
+	// CPUIDCache, and a VMCALL whose number and first argument are in
+	// HypercallCache, and resumes the guest at once, without Go, as long
+	// as the TSC is before Deadline (0: never), re-arming the preemption
 	// timer with (Deadline-TSC)>>TimerShift. It counts those exits in
-	// FastCPUID and their guest time in FastGuestTicks, which the Go side
-	// takes and zeroes.
+	// FastCPUID and FastVMCALL and their guest time in FastGuestTicks,
+	// which the Go side takes and zeroes.
 	CPUIDCache     CPUIDCache
+	HypercallCache HypercallCache
 	Deadline       uint64
 	TimerShift     uint64
 	FastCPUID      uint64
+	FastVMCALL     uint64
 	FastGuestTicks uint64
 }
+
+// Fast is the number of exits the fast paths answered since the Go side
+// last took them.
+func (r *GuestRegs) Fast() uint64 { return r.FastCPUID + r.FastVMCALL }
 
 // GuestRegs.Dirty bits: fields the entry path writes back to the VMCS.
 const (

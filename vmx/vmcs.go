@@ -164,11 +164,10 @@ func Run(v *VMCS, regs *GuestRegs) Outcome {
 
 // EntryFailure describes a failed VM entry of v: which instruction failed
 // and why (the VM-instruction error number, when the CPU gave one). When it
-// was the CPUID fast path's VMRESUME (regs.FastCPUID counts exits it
-// answered), the launch had worked and RIP moved: both are brought up to
-// date first.
+// was a fast path's VMRESUME (regs.Fast counts exits they answered), the
+// launch had worked and RIP moved: both are brought up to date first.
 func (v *VMCS) EntryFailure(regs *GuestRegs, st Outcome) error {
-	if regs.FastCPUID != 0 {
+	if regs.Fast() != 0 {
 		v.Launched = true
 		regs.RIP = ReadNat(GuestRIP)
 	}

@@ -332,6 +332,8 @@ TEXT ·vmexit(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	BX, GuestRegs_ExitReason(DI)
 	CMPQ	BX, $const_ExitReasonCPUID
 	JEQ	cpuid
+	CMPQ	BX, $const_ExitReasonVMCALL
+	JEQ	vmcall
 
 slow:
 	// The exit information every handler needs.
@@ -367,6 +369,34 @@ saved:
 	MOVB	$0, 24(SP)			// vmrun's result: 8(SP) regs, 16(SP) launched, 24(SP) ret
 	RET
 
+vmcall:
+	// The VMCALL fast path: a hypercall whose answer never changes
+	// (vmx.HypercallCache), in Xen's x86-64 convention, number in RAX and
+	// first argument in RDI (public/xen.h). Hypercalls from CPL > 0 are
+	// Go's to refuse: the CPL is SS.DPL (SDM Vol. 3C 25.4.1, bits 6:5 of
+	// the access rights). 64-bit mode is checked with the RIP step below
+	// (other modes use the x86-32 convention). The slot: (RAX ^ RDI) & 3
+	// (vmx.HypercallSlot), 32 bytes each. A miss (most hypercalls) is
+	// known first.
+	MOVQ	G_RAX, AX
+	MOVQ	G_RDI, CX
+	MOVQ	AX, DX
+	XORQ	CX, DX
+	ANDQ	$(const_HypercallCacheSlots-1), DX
+	SHLQ	$const_hypercallEntryShift, DX
+	LEAQ	GuestRegs_HypercallCache(DI)(DX*1), SI
+	CMPQ	HypercallEntry_Nr(SI), AX
+	JNE	slow
+	CMPQ	HypercallEntry_Arg(SI), CX
+	JNE	slow
+	CMPQ	HypercallEntry_Valid(SI), $0
+	JEQ	slow
+	MOVQ	$const_GuestSSAccessRights, AX
+	VMREAD_BX_AX
+	TESTL	$(3<<5), BX
+	JNE	slow
+	JMP	emulate
+
 cpuid:
 	// The CPUID fast path: a cached answer goes straight back to the
 	// guest, which never left VMX non-root operation as far as its FPU,
@@ -390,7 +420,9 @@ cpuid:
 	JNE	slow
 	CMPL	CPUIDEntry_Valid(SI), $0
 	JEQ	slow
-	// Emulating an instruction ends blocking by STI and by MOV SS (SDM
+
+emulate:
+	// Both fast paths from here, SI the cached answer. Emulating an instruction ends blocking by STI and by MOV SS (SDM
 	// Vol. 3C 25.4.2, Table 25-3): the slow path clears it.
 	MOVQ	$const_GuestInterruptibilityInfo, AX
 	VMREAD_BX_AX
@@ -413,8 +445,8 @@ cpuid:
 	MOVQ	R9, BX
 	MOVQ	$const_VMXPreemptionTimerValue, AX
 	VMWRITE_AX_BX
-	// Past the instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN, which a
-	// CPUID exit reports (SDM Vol. 3C 28.2.5).
+	// Past the instruction: GUEST_RIP += VM_EXIT_INSTRUCTION_LEN, which
+	// CPUID and VMCALL exits report (SDM Vol. 3C 28.2.5).
 	// RIP wraps with the code size: 64-bit code (CS.L) does not, 32-bit
 	// code (CS.D) wraps at 4 GiB, 16-bit code at 64 KiB, which the slow
 	// path handles (SDM Vol. 3A 3.4.5, "L" and "D/B" flags).
@@ -434,6 +466,8 @@ cpuid:
 	JNE	rip
 	JMP	slow				// reserved L outside it: Go decides
 compat:
+	CMPQ	GuestRegs_ExitReason(DI), $const_ExitReasonVMCALL
+	JEQ	slow				// the x86-32 hypercall convention: Go
 	TESTL	$(1<<14), BX			// CS.D
 	JEQ	slow
 	MOVL	R9, R9				// 32-bit code: zero-extend
@@ -441,6 +475,8 @@ rip:
 	MOVQ	R9, BX
 	MOVQ	$const_GuestRIP, AX
 	VMWRITE_AX_BX
+	CMPQ	GuestRegs_ExitReason(DI), $const_ExitReasonVMCALL
+	JEQ	answered
 	// The answer: 32-bit results clear the upper halves (SDM Vol. 1
 	// 3.4.1.1), as CPUID does.
 	MOVL	(CPUIDEntry_Out+0)(SI), AX
@@ -453,6 +489,13 @@ rip:
 	MOVQ	AX, G_RDX
 	// Accounting: one more exit, and the guest time since the last entry.
 	INCQ	GuestRegs_FastCPUID(DI)
+	JMP	resume
+answered:
+	// The hypercall's result in RAX, and one more exit.
+	MOVQ	HypercallEntry_Ret(SI), AX
+	MOVQ	AX, G_RAX
+	INCQ	GuestRegs_FastVMCALL(DI)
+resume:
 	SUBQ	GuestRegs_EntryTSC(DI), R8
 	ADDQ	R8, GuestRegs_FastGuestTicks(DI)
 	TSC_TO(GuestRegs_EntryTSC(DI))

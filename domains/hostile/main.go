@@ -8,8 +8,9 @@
 //	vmxon   execute VMXON: the hypervisor injects #UD
 //	msr     write an MSR tamavisor does not offer: the hypervisor injects #GP
 //	spin    spin forever without halting: the preemption timer preempts it
-//	cpuidspin  spin forever on CPUID, which the exit path answers in
-//	        assembly: the preemption timer must still preempt it, and every
+//	cpuidspin  spin forever on CPUID and xen_version, which the exit path
+//	        answers in assembly (but for one xen_version command it leaves
+//	        to Go): the preemption timer must still preempt it, and every
 //	        answer must be the first one again
 //	cpuidstep  execute CPUID under RFLAGS.TF: the single-step trap (#DB)
 //	        must come right after the CPUID the hypervisor emulates, which
@@ -38,6 +39,7 @@ import (
 
 	"tamavisor/domains/board"
 	"tamavisor/x86"
+	"tamavisor/xen"
 )
 
 func main() {
@@ -92,9 +94,12 @@ func main() {
 	os.Exit(1)
 }
 
-// cpuidSpin asks a few leaves over and over: the first answers come from
-// the hypervisor's Go handler, the rest from the exit path's cache, and
-// they must agree. It never halts; only its CPU budget ends it.
+// cpuidSpin asks a few CPUID leaves and xen_version commands over and over:
+// the first CPUID answers come from the hypervisor's Go handler, the rest
+// from the exit path's cache; xen_version's XENVER_version and
+// XENVER_pagesize always from the exit path's, XENVER_extraversion (with
+// no buffer: -ENOSYS) always from Go. They must agree round after round.
+// It never halts; only its CPU budget ends it.
 func cpuidSpin() {
 	leaves := [][2]uint32{{0, 0}, {7, 0}, {0xd, 1}, {0x4000_0000, 0}, {0x8000_0000, 0}}
 	first := make([][4]uint32, len(leaves))
@@ -102,12 +107,24 @@ func cpuidSpin() {
 		a, b, c, d := x86.CPUID(l[0], l[1])
 		first[i] = [4]uint32{a, b, c, d}
 	}
+	cmds := []uint64{xen.XenVerVersion, xen.XenVerPageSize, xen.XenVerExtraVersion}
+	firstVer := make([]int64, len(cmds))
+	for i, c := range cmds {
+		firstVer[i] = board.Hypercall(xen.HypercallXenVersion, c, 0, 0, 0, 0)
+	}
 	fmt.Printf("cpuidspin: vendor %q, hypervisor %q\n", vendor(first[0][1], first[0][3], first[0][2]), vendor(first[3][1], first[3][2], first[3][3]))
+	fmt.Printf("cpuidspin: xen_version %d.%d, page size %d, extraversion %d\n", firstVer[0]>>16, firstVer[0]&0xffff, firstVer[1], firstVer[2])
 	for n := 1; ; n++ {
 		for i, l := range leaves {
 			a, b, c, d := x86.CPUID(l[0], l[1])
 			if got := [4]uint32{a, b, c, d}; got != first[i] {
 				fmt.Printf("cpuidspin: WRONG: leaf %#x.%d answered %#x, first %#x\n", l[0], l[1], got, first[i])
+				os.Exit(1)
+			}
+		}
+		for i, c := range cmds {
+			if got := board.Hypercall(xen.HypercallXenVersion, c, 0, 0, 0, 0); got != firstVer[i] {
+				fmt.Printf("cpuidspin: WRONG: xen_version %d answered %d, first %d\n", c, got, firstVer[i])
 				os.Exit(1)
 			}
 		}
