@@ -296,6 +296,9 @@ func (h *Hypervisor) hvmOp(v *VCPU, cmd, arg uint64) int64 {
 		}
 		return 0
 	}
+	if e := guestSetParam(index); e != 0 {
+		return errno(e)
+	}
 	if index == xen.HVMParamCallbackIRQ {
 		typ := value >> xen.HVMCallbackTypeShift
 		vector := value & 0xff
@@ -328,6 +331,28 @@ func (h *Hypervisor) fillHypercallCache(v *VCPU) {
 	for _, c := range constantHypercalls {
 		v.Regs.HypercallCache.Put(c[0], c[1], uint64(h.hypercall(v, &Hypercall{Nr: c[0], Args: [5]uint64{c[1]}})))
 	}
+}
+
+// guestSetParam says whether a domain may set one of its own HVM
+// parameters: 0, or the errno Xen gives (hvm_allow_set_param in Xen's
+// xen/arch/x86/hvm/hvm.c). The store's and console's pages are the
+// toolstack's to set (tamavisor's, at creation), their event channels the
+// guest's too; deprecated parameters are -EINVAL, ALTP2M read-only.
+func guestSetParam(index uint32) int {
+	switch index {
+	case xen.HVMParamCallbackIRQ, xen.HVMParamVM86TSS, xen.HVMParamVM86TSSSized,
+		xen.HVMParamACPIIOPortsLocation, xen.HVMParamVMGenerationIDAddr,
+		xen.HVMParamStoreEvtchn, xen.HVMParamConsoleEvtchn, xen.HVMParamX87FIPWidth:
+		return 0
+	case xen.HVMParamAltP2M:
+		return xen.EEXIST
+	case xen.HVMParamPAEEnabled, xen.HVMParamDMDomain, xen.HVMParamMemoryEventCR0,
+		xen.HVMParamMemoryEventCR3, xen.HVMParamMemoryEventCR4, xen.HVMParamMemoryEventINT3,
+		xen.HVMParamNestedHVM, xen.HVMParamMemoryEventSingleStep, xen.HVMParamBufIOReqEvtchn,
+		xen.HVMParamMemoryEventMSR:
+		return xen.EINVAL
+	}
+	return xen.EPERM
 }
 
 // xenVersion: XENVER_version returns major<<16 | minor (public/version.h).

@@ -296,20 +296,21 @@ func (e *testEnv) hvmParam(tb testing.TB, gpa uint64, dom uint16, index uint32, 
 func TestHVMOpParams(t *testing.T) {
 	e := newTestVCPU(t, 4)
 	const arg = 0x5ff8 // across pages
-	e.hvmParam(t, arg, xen.DomIDSelf, xen.HVMParamStorePFN, 0x1234)
+	e.hvmParam(t, arg, xen.DomIDSelf, xen.HVMParamStoreEvtchn, 0x1234)
 	if r := e.vmcall(xen.HypercallHVMOp, xen.HVMOpSetParam, arg); r != 0 {
 		t.Fatalf("set_param = %d", r)
 	}
 	e.wantAdvanced(t)
 	// The domain may name itself by its ID.
-	e.hvmParam(t, arg, 1, 63, 0xffff_ffff_ffff_ffff)
+	e.hvmParam(t, arg, 1, xen.HVMParamX87FIPWidth, 0xffff_ffff_ffff_ffff)
 	if r := e.hypercall(xen.HypercallHVMOp, xen.HVMOpSetParam, arg); r != 0 {
 		t.Fatalf("set_param with the domain's own ID = %d", r)
 	}
+	e.d.params[xen.HVMParamStorePFN] = 0x77 // set at creation
 	for _, tt := range []struct {
 		index uint32
 		want  uint64
-	}{{xen.HVMParamStorePFN, 0x1234}, {63, ^uint64(0)}, {xen.HVMParamConsolePFN, 0}} {
+	}{{xen.HVMParamStoreEvtchn, 0x1234}, {xen.HVMParamX87FIPWidth, ^uint64(0)}, {xen.HVMParamStorePFN, 0x77}, {xen.HVMParamConsolePFN, 0}, {63, 0}} {
 		e.hvmParam(t, arg, xen.DomIDSelf, tt.index, 0xdead)
 		if r := e.hypercall(xen.HypercallHVMOp, xen.HVMOpGetParam, arg); r != 0 {
 			t.Fatalf("get_param %d = %d", tt.index, r)
@@ -343,6 +344,12 @@ func TestHVMOpErrors(t *testing.T) {
 		{"bad pointer", xen.HVMOpSetParam, xen.DomIDSelf, 1, 4 << 20, efault},
 		{"pointer off the end", xen.HVMOpGetParam, xen.DomIDSelf, 1, 4<<20 - 8, efault},
 		{"unknown command", 2, xen.DomIDSelf, 1, 0x6000, enosys},
+		// What the guest may not set on itself (Xen's hvm_allow_set_param).
+		{"the store's page", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMParamStorePFN, 0x6000, eperm},
+		{"the console's page", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMParamConsolePFN, 0x6000, eperm},
+		{"an unknown parameter", xen.HVMOpSetParam, xen.DomIDSelf, 63, 0x6000, eperm},
+		{"a deprecated parameter", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMParamNestedHVM, 0x6000, einval},
+		{"a read-only parameter", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMParamAltP2M, 0x6000, -xen.EEXIST},
 	} {
 		e := newTestVCPU(t, 4)
 		e.hvmParam(t, 0x6000, tt.dom, tt.index, 0x77)
@@ -363,8 +370,8 @@ func TestHVMOpErrors(t *testing.T) {
 // cannot, and the caller gets -EFAULT.
 func TestHVMOpGetParamReadOnly(t *testing.T) {
 	e := newTestVCPU(t, 4)
-	e.hvmParam(t, 0x6000, xen.DomIDSelf, 5, 0)
-	e.d.params[5] = 9
+	e.hvmParam(t, 0x6000, xen.DomIDSelf, xen.HVMParamConsoleEvtchn, 0)
+	e.d.params[xen.HVMParamConsoleEvtchn] = 9
 	if err := e.d.EPT.Protect(0x6000, mem4K, ept.RX); err != nil {
 		t.Fatal(err)
 	}

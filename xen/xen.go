@@ -131,11 +131,27 @@ const (
 	// domid at 0 (16 bits), index at 4, value at 8; 16 bytes.
 	HVMParamSize = 16
 
-	HVMParamCallbackIRQ   = 0
-	HVMParamStorePFN      = 1
-	HVMParamStoreEvtchn   = 2
-	HVMParamConsolePFN    = 17
-	HVMParamConsoleEvtchn = 18
+	HVMParamCallbackIRQ           = 0
+	HVMParamStorePFN              = 1
+	HVMParamStoreEvtchn           = 2
+	HVMParamPAEEnabled            = 4  // deprecated
+	HVMParamDMDomain              = 13 // deprecated
+	HVMParamVM86TSS               = 15
+	HVMParamConsolePFN            = 17
+	HVMParamConsoleEvtchn         = 18
+	HVMParamACPIIOPortsLocation   = 19
+	HVMParamMemoryEventCR0        = 20 // deprecated, as are 21-26 and 30
+	HVMParamMemoryEventCR3        = 21
+	HVMParamMemoryEventCR4        = 22
+	HVMParamMemoryEventINT3       = 23
+	HVMParamNestedHVM             = 24
+	HVMParamMemoryEventSingleStep = 25
+	HVMParamBufIOReqEvtchn        = 26
+	HVMParamMemoryEventMSR        = 30
+	HVMParamVMGenerationIDAddr    = 34
+	HVMParamAltP2M                = 35 // read-only
+	HVMParamX87FIPWidth           = 36
+	HVMParamVM86TSSSized          = 37
 
 	// HVM_PARAM_CALLBACK_IRQ values: the type in bits 63:56; type 2
 	// (HVM_PARAM_CALLBACK_TYPE_VECTOR) delivers upcalls as this vector.
