@@ -56,7 +56,7 @@ type backend struct {
 	consHandle  uint32
 	consPort    guest.Port
 	console     ring.Duplex
-	kick        chan struct{}
+	kick        chan struct{} // watch events wait (xenstore.Conn.SetWake)
 	stop        chan struct{}
 	done        sync.WaitGroup
 }
@@ -255,6 +255,14 @@ func (d *dom0) connect(info abi.DomainInfo) (_ *backend, err error) {
 	d.write(base+"/name", info.Name)
 	d.write(base+"/domid", fmt.Sprint(info.ID))
 	b.conn = d.store.Connect(info.ID, false)
+	// Another domain's request (or dom0's own store operations) can queue
+	// watch events for this one: the store wakes its server.
+	b.conn.SetWake(func() {
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	})
 	b.done.Add(2)
 	go d.serveStore(b)
 	go d.serveConsole(b)
@@ -352,7 +360,6 @@ func (d *dom0) serveStore(b *backend) {
 			for _, r := range b.conn.Handle(m) {
 				out = append(out, xenstore.Encode(r)...)
 			}
-			d.kickOthers(b)
 		}
 		// Watch events too, while the replies have room: the rest stay
 		// queued in the store, which bounds them (MaxPending).
@@ -376,21 +383,6 @@ func (d *dom0) serveStore(b *backend) {
 		}
 		if moved {
 			d.ev.Send(b.storePort)
-		}
-	}
-}
-
-// kickOthers wakes the other store servers, whose domains may have watch
-// events to receive.
-func (d *dom0) kickOthers(self *backend) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, b := range d.backends {
-		if b != self {
-			select {
-			case b.kick <- struct{}{}:
-			default:
-			}
 		}
 	}
 }

@@ -193,7 +193,22 @@ type Conn struct {
 	txs     []*txn
 	nextTx  uint32
 	pending []Msg
-	dropped int // watch events dropped for want of room (MaxPending)
+	dropped int    // watch events dropped for want of room (MaxPending)
+	wake    func() // called when a watch event is queued (SetWake)
+}
+
+// SetWake has the store call wake whenever it queues a watch event for c,
+// and at once if some already wait: the server loop's cue to take them
+// (Pending) rather than poll. wake runs with the store locked, so it must
+// not block or call the store; a non-blocking channel send is what it is
+// for.
+func (c *Conn) SetWake(wake func()) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	c.wake = wake
+	if wake != nil && len(c.pending) > 0 {
+		wake()
+	}
 }
 
 // Connect opens a connection for domain domid. A privileged connection (the

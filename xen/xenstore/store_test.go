@@ -858,3 +858,37 @@ func TestPendingUpTo(t *testing.T) {
 	}
 	wantEvents(t, "the rest", e.pending("1"), "dev/n2 t1", "dev/n3 t1", "dev/n4 t1")
 }
+
+// The store wakes a connection's server when it queues a watch event for
+// it, by another connection's request or by a Store method, and at once
+// when SetWake finds events waiting; not for the requester's own events,
+// which its reply carries.
+func TestSetWake(t *testing.T) {
+	e := newEnv(t)
+	e.want("1", TypeWatch, 0, "dev\x00t1\x00", "OK\x00")
+	e.want("0", TypeWrite, 0, "/local/domain/1/dev/early\x00", "OK\x00")
+	woken := 0
+	e.c["1"].SetWake(func() { woken++ })
+	if woken != 1 {
+		t.Fatalf("SetWake with an event waiting woke %d times, want 1", woken)
+	}
+	e.pending("1")
+	e.want("0", TypeWrite, 0, "/local/domain/1/dev/a\x00", "OK\x00")
+	if woken != 2 {
+		t.Errorf("another connection's write woke %d times in all, want 2", woken)
+	}
+	e.want("1", TypeWrite, 0, "dev/b\x00", "OK\x00") // its own: in its reply
+	if woken != 2 {
+		t.Errorf("the connection's own write woke it (%d wakes)", woken)
+	}
+	e.want("0", TypeRead, 0, "/local/domain/1/dev/a\x00", "")
+	if woken != 2 {
+		t.Errorf("a read woke it (%d wakes)", woken)
+	}
+	e.c["1"].SetWake(nil)
+	e.want("0", TypeWrite, 0, "/local/domain/1/dev/c\x00", "OK\x00")
+	if woken != 2 {
+		t.Errorf("woken after SetWake(nil)")
+	}
+	wantEvents(t, "queued", e.pending("1"), "dev/a t1", "dev/c t1")
+}

@@ -105,6 +105,9 @@ func (s *Store) deliver(o *op, c *Conn, path, token string) {
 		o.events = append(o.events, ev)
 	} else {
 		c.pending = append(c.pending, ev)
+		if c.wake != nil {
+			c.wake()
+		}
 	}
 }
 
