@@ -356,9 +356,10 @@ func guestSetParam(index uint32) int {
 }
 
 // xenVersion: XENVER_version returns major<<16 | minor (public/version.h).
-// Both commands it knows are constant (constantHypercalls).
+// Both commands it knows are constant (constantHypercalls). The command is
+// an int, as Xen's do_xen_version takes it: RDI's upper half is ignored.
 func (h *Hypervisor) xenVersion(v *VCPU, cmd, arg uint64) int64 {
-	switch cmd {
+	switch int32(cmd) {
 	case xen.XenVerVersion:
 		return xen.Version
 	case xen.XenVerPageSize:

@@ -432,6 +432,10 @@ func TestXenVersion(t *testing.T) {
 	if r := e.hypercall(xen.HypercallXenVersion, xen.XenVerPageSize, 0); r != 4096 {
 		t.Errorf("XENVER_pagesize = %d", r)
 	}
+	// The command is an int (do_xen_version): RDI's upper half is ignored.
+	if r := e.hypercall(xen.HypercallXenVersion, 0xffff_ffff_0000_0000|xen.XenVerVersion, 0); r != 4<<16|17 {
+		t.Errorf("XENVER_version with RDI's upper half set = %#x, want 4.17", r)
+	}
 	for _, cmd := range []uint64{xen.XenVerExtraVersion, xen.XenVerGetFeatures, 99} {
 		if r := e.hypercall(xen.HypercallXenVersion, cmd, 0x1000); r != enosys {
 			t.Errorf("xen_version %d = %d, want -ENOSYS", cmd, r)

@@ -203,7 +203,7 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 			break
 		}
 		r.Timer = (end - now) >> shift
-		r.Deadline = end // the CPUID fast path re-arms the timer from it
+		r.Deadline = end // the fast paths re-arm the timer from it
 		if r.Timer > 0xffff_ffff {
 			r.Timer, r.Deadline = 0xffff_ffff, 0 // no fast path: Go re-arms it
 		}

@@ -95,8 +95,8 @@ const (
 // single-step trap due, which the BS bit of the pending debug exceptions
 // delivers right after VM entry (SDM Vol. 3C "Virtualization Support for
 // Debugging Facilities"; Xen's __update_guest_eip does the same with an
-// injected #DB). The exit assembly answers CPUID itself only when none of
-// this applies.
+// injected #DB). The exit assembly answers CPUID and constant hypercalls
+// itself only when none of this applies.
 func (v *VCPU) advance() {
 	r := &v.Regs
 	r.RIP += r.InsnLen

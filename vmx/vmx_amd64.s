@@ -54,8 +54,8 @@
 	MOVQ	G_R15, R15; \
 	MOVQ	G_RDI, DI
 
-// ENTRY_FAILED ends vmrun when its VMLAUNCH or VMRESUME, or the CPUID fast
-// path's VMRESUME, fails: still in the host, in vmrun's frame, with the
+// ENTRY_FAILED ends vmrun when its VMLAUNCH or VMRESUME, or a fast path's
+// VMRESUME, fails: still in the host, in vmrun's frame, with the
 // guest's GPRs loaded and the flags the instruction set. It gives the host
 // a clean FPU and returns the outcome from vmrun (8(SP) regs, 16(SP) the
 // caller's BP, then the return address and vmrun's result at 24(SP) once
@@ -422,8 +422,9 @@ cpuid:
 	JEQ	slow
 
 emulate:
-	// Both fast paths from here, SI the cached answer. Emulating an instruction ends blocking by STI and by MOV SS (SDM
-	// Vol. 3C 25.4.2, Table 25-3): the slow path clears it.
+	// Both fast paths from here, SI the cached answer, R8 the exit's
+	// TSC. Emulating an instruction ends blocking by STI and by MOV SS
+	// (SDM Vol. 3C 25.4.2, Table 25-3): the slow path clears it.
 	MOVQ	$const_GuestInterruptibilityInfo, AX
 	VMREAD_BX_AX
 	TESTL	$3, BX
