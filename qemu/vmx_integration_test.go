@@ -29,7 +29,8 @@ const domainScenarios = "tamavisor.domains=" +
 	"+truncated" +
 	"+hello,name=toosmall,mem=2" +
 	"+hostile,name=cpuidspin,args=cpuidspin,budget=300" +
-	"+hostile,name=cpuidstep,args=cpuidstep"
+	"+hostile,name=cpuidstep,args=cpuidstep" +
+	"+hostile,name=usercall,args=usercall"
 
 func TestBochsDomains(t *testing.T) {
 	t.Parallel()
@@ -79,6 +80,11 @@ func TestBochsDomains(t *testing.T) {
 		`^hv: d9\.cpuidspin: stopped: it used its CPU budget of 300 ms \(preempted [1-9]\d* times\)`,
 		// CPUID under RFLAGS.TF: the trap right after it.
 		`^hv: d10\.cpuidstep: guest exception #DB \(vector 1\) at RIP 0x[0-9a-f]+`,
+		// Hypercalls from CPL 3, one the exit assembly answers at CPL 0.
+		`^d11\.usercall: usercall: xen_version\(XENVER_version\) from CPL 3 = EPERM: ok$`,
+		`^d11\.usercall: usercall: console_io\(write, 0 bytes\) from CPL 3 = EPERM: ok$`,
+		`^d11\.usercall: usercall: PASS: 4 calls refused as expected; still running$`,
+		`^hv: d11\.usercall: shut down: poweroff \(exit status 0\)$`,
 
 		`^hv: power-off status=0$`)
 

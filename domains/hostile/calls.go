@@ -187,3 +187,23 @@ func heapChurn() int {
 	fmt.Printf("heapchurn: held %d KiB while allocating %d KiB, %d GC cycles (%d)\n", held>>10, total>>10, ms.NumGC, sum)
 	return 0
 }
+
+// userCalls makes hypercalls from CPL 3: Xen refuses hypercalls from an
+// HVM guest's user mode with -EPERM, whatever they are, and so must
+// tamavisor, in the exit assembly's fast path (xen_version) as in Go.
+func userCalls() int {
+	if err := enterUserMode(); err != nil {
+		fmt.Printf("usercall: %v\n", err)
+		return 1
+	}
+	c := &checker{mode: "usercall"}
+	c.expect("xen_version(XENVER_version) from CPL 3", userCall(xen.HypercallXenVersion, xen.XenVerVersion), -xen.EPERM)
+	c.expect("xen_version(XENVER_pagesize) from CPL 3", userCall(xen.HypercallXenVersion, xen.XenVerPageSize), -xen.EPERM)
+	c.expect("sched_op(SCHEDOP_yield) from CPL 3", userCall(xen.HypercallSchedOp, xen.SchedOpYield), -xen.EPERM)
+	c.expect("console_io(write, 0 bytes) from CPL 3", userCall(xen.HypercallConsoleIO, xen.ConsoleIOWrite), -xen.EPERM)
+	if r := call(xen.HypercallXenVersion, xen.XenVerVersion, 0, 0); r != xen.Version {
+		fmt.Printf("usercall: back at CPL 0, xen_version = %d: WRONG\n", r)
+		return 1
+	}
+	return c.done()
+}

@@ -6,6 +6,9 @@ package main
 // first 4 GiB, so the address is also virtual).
 func peek(addr uint64) uint64
 
+// poke writes 8 bytes at a physical address.
+func poke(addr, val uint64)
+
 // vmxon executes VMXON with a null operand; inside a domain it must raise
 // #UD.
 func vmxon()
@@ -21,3 +24,24 @@ func stepCPUID()
 
 // stepCPUIDEndAddr returns the address right after stepCPUID's CPUID.
 func stepCPUIDEndAddr() uint64
+
+// sgdt and lgdt read and load the GDT register.
+func sgdt() (base uint64, limit uint16)
+func lgdt(base uint64, limit uint16)
+
+// userCall makes hypercall nr(arg) from CPL 3 and returns its RAX; the GDT,
+// IA32_STAR/LSTAR/EFER.SCE and the user bit on userStub's page must be set
+// up first (enterUserMode).
+func userCall(nr, arg uint64) int64
+
+// userStub and userReturn are userCall's halves at CPL 3 and back at CPL 0;
+// never called from Go.
+func userStub()
+func userReturn()
+
+// userStubAddr and userReturnAddr return their addresses.
+func userStubAddr() uint64
+func userReturnAddr() uint64
+
+// userFlags holds RFLAGS across userCall.
+var userFlags uint64

@@ -15,6 +15,9 @@
 //	cpuidstep  execute CPUID under RFLAGS.TF: the single-step trap (#DB)
 //	        must come right after the CPUID the hypervisor emulates, which
 //	        ends the domain with a guest-exception report naming that RIP
+//	usercall  make hypercalls from CPL 3 (user mode, entered with SYSRET):
+//	        each must get -EPERM, the one the exit path answers in
+//	        assembly at CPL 0 (xen_version) too, and the domain goes on
 //	panic   panic: Go's runtime exits with status 2 (a crash)
 //	exit=N  exit with status N
 //	domctl  call the privileged domain's control operations: each must fail
@@ -70,6 +73,8 @@ func main() {
 		fmt.Printf("cpuidstep: the trap is due at RIP %#x\n", stepCPUIDEndAddr())
 		stepCPUID()
 		fmt.Println("FAIL: no single-step trap")
+	case mode == "usercall":
+		os.Exit(userCalls())
 	case mode == "panic":
 		panic("hostile: panicking on purpose")
 	case mode == "domctl":
@@ -88,7 +93,7 @@ func main() {
 		}
 		os.Exit(n)
 	default:
-		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, cpuidspin, cpuidstep, panic, exit=N, domctl, badargs, storeflood, heapchurn)\n", mode)
+		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, cpuidspin, cpuidstep, usercall, panic, exit=N, domctl, badargs, storeflood, heapchurn)\n", mode)
 		os.Exit(1)
 	}
 	os.Exit(1)
