@@ -177,7 +177,7 @@ func handlePreemptionTimer(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 
 func handleEntryFailure(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	q := v.Regs.ExitQual
-	h.Kill(v.Dom, "refused: VM entry failed: %s (exit qualification %d): the guest state breaks the checks of SDM Vol. 3C 27.3\n%s", r, q, h.dump(v))
+	h.Kill(v.Dom, "refused: VM entry failed: %s (exit qualification %d: %s)\n%s", r, q, vmx.EntryFailureCause(r, q), h.dump(v))
 }
 
 func handleEPTViolation(h *Hypervisor, v *VCPU, r vmx.ExitReason) {

@@ -378,11 +378,14 @@ func TestDispatchUnhandled(t *testing.T) {
 		{200, []string{"unhandled VM exit: exit reason 200"}},
 		{0xffff, []string{"unhandled VM exit"}},
 		{uint64(vmx.ExitReasonTaskSwitch), []string{"task switch", "is not supported"}},
-		{uint64(vmx.ExitReasonEntryFailInvalidGuestState) | 1<<31, []string{"VM entry failed", "invalid guest state"}},
+		{uint64(vmx.ExitReasonEntryFailInvalidGuestState) | 1<<31, []string{"VM entry failed", "invalid guest state (exit qualification 0: the guest state breaks the checks of SDM Vol. 3C 27.3.1)"}},
+		{uint64(vmx.ExitReasonEntryFailInvalidGuestState) | 1<<31 | 4<<32, []string{"invalid guest state (exit qualification 4: the VMCS link pointer is invalid)"}},
+		{uint64(vmx.ExitReasonEntryFailMSRLoading) | 1<<31 | 3<<32, []string{"MSR loading (exit qualification 3: entry 3 of the VM-entry MSR-load area could not be loaded)"}},
 	}
 	for _, tt := range tests {
 		e := newTestVCPU(t, 4)
-		e.v.Regs.ExitReason = tt.reason
+		e.v.Regs.ExitReason = tt.reason & 0xffff_ffff
+		e.v.Regs.ExitQual = tt.reason >> 32 // the qualification rides in the upper half
 		e.h.dispatch(e.v)
 		e.wantKilled(t, append(tt.want, "rip ")...)
 		if e.d.Stats.Total() != 1 {

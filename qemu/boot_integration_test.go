@@ -79,6 +79,25 @@ func expect(t *testing.T, res *testbed.Result, patterns ...string) {
 	}
 }
 
+// inOrder checks that the first lines matching the patterns come in the
+// order given.
+func inOrder(t *testing.T, res *testbed.Result, patterns ...string) {
+	t.Helper()
+	last, lastPat := -1, ""
+	for _, p := range patterns {
+		loc := regexp.MustCompile(`(?m)` + p).FindStringIndex(res.Serial)
+		if loc == nil {
+			t.Errorf("no serial line matches %q", p)
+			return
+		}
+		if loc[0] < last {
+			t.Errorf("serial line %q comes before %q; serial log %s", p, lastPat, filepath.Join(res.LogDir, "serial.log"))
+			return
+		}
+		last, lastPat = loc[0], p
+	}
+}
+
 // QEMU's TCG has no VT-x: the banner must say so and the hypervisor halt
 // cleanly (status 2 through isa-debug-exit), not triple-fault.
 var noVTx = []string{

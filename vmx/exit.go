@@ -199,6 +199,32 @@ func (r ExitReason) String() string {
 	return fmt.Sprintf("exit reason %d", uint16(r))
 }
 
+// EntryFailureCause explains the exit qualification of a VM-entry failure
+// (SDM Vol. 3C 27.8 "VM-Entry Failures During or After Loading Guest
+// State"): for invalid guest state, 2 = loading the PDPTEs, 3 = an NMI
+// injected into a guest blocking events by STI, 4 = the VMCS link pointer,
+// otherwise (0) a check of the guest-state area (27.3.1); for MSR loading,
+// the 1-based index of the VM-entry MSR-load entry that failed.
+func EntryFailureCause(r ExitReason, qual uint64) string {
+	switch r {
+	case ExitReasonEntryFailInvalidGuestState:
+		switch qual {
+		case 2:
+			return "loading the PDPTEs failed"
+		case 3:
+			return "an NMI was injected into a guest blocking events by STI"
+		case 4:
+			return "the VMCS link pointer is invalid"
+		}
+		return "the guest state breaks the checks of SDM Vol. 3C 27.3.1"
+	case ExitReasonEntryFailMSRLoading:
+		return fmt.Sprintf("entry %d of the VM-entry MSR-load area could not be loaded", qual)
+	case ExitReasonEntryFailMachineCheck:
+		return "a machine check arrived during VM entry"
+	}
+	return "not a VM-entry failure"
+}
+
 // Bits of the VM_EXIT_REASON field (SDM Vol. 3C §25.9.1 "Basic VM-Exit
 // Information", table "Format of Exit Reason").
 const (

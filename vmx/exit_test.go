@@ -509,3 +509,24 @@ func TestActivityState(t *testing.T) {
 		}
 	}
 }
+
+// SDM Vol. 3C 27.8: the exit qualification of a VM-entry failure.
+func TestEntryFailureCause(t *testing.T) {
+	for _, tt := range []struct {
+		r    ExitReason
+		q    uint64
+		want string
+	}{
+		{ExitReasonEntryFailInvalidGuestState, 0, "the guest state breaks the checks of SDM Vol. 3C 27.3.1"},
+		{ExitReasonEntryFailInvalidGuestState, 2, "loading the PDPTEs failed"},
+		{ExitReasonEntryFailInvalidGuestState, 3, "an NMI was injected into a guest blocking events by STI"},
+		{ExitReasonEntryFailInvalidGuestState, 4, "the VMCS link pointer is invalid"},
+		{ExitReasonEntryFailMSRLoading, 1, "entry 1 of the VM-entry MSR-load area could not be loaded"},
+		{ExitReasonEntryFailMachineCheck, 0, "a machine check arrived during VM entry"},
+		{ExitReasonCPUID, 0, "not a VM-entry failure"},
+	} {
+		if got := EntryFailureCause(tt.r, tt.q); got != tt.want {
+			t.Errorf("EntryFailureCause(%d, %d) = %q, want %q", tt.r, tt.q, got, tt.want)
+		}
+	}
+}
