@@ -30,7 +30,8 @@ const domainScenarios = "tamavisor.domains=" +
 	"+hello,name=toosmall,mem=2" +
 	"+hostile,name=cpuidspin,args=cpuidspin,budget=300" +
 	"+hostile,name=cpuidstep,args=cpuidstep" +
-	"+hostile,name=usercall,args=usercall"
+	"+hostile,name=usercall,args=usercall" +
+	"+hostile,name=regs1,args=regs~one+hostile,name=regs2,args=regs~two"
 
 func TestBochsDomains(t *testing.T) {
 	t.Parallel()
@@ -39,7 +40,7 @@ func TestBochsDomains(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := bootImage(t, testbed.Config{Emulator: testbed.Bochs, Boot: testbed.ISO, ISO: iso, CPU: "corei7_skylake_x",
-		MemoryMiB: 512, CPUs: 1, Timeout: 6 * time.Minute})
+		MemoryMiB: 768, CPUs: 1, Timeout: 6 * time.Minute}) // 13 domains of 32 MiB at once
 	expect(t, res,
 		`^hv: vmx: VMX root operation; controls`,
 
@@ -85,6 +86,14 @@ func TestBochsDomains(t *testing.T) {
 		`^d11\.usercall: usercall: console_io\(write, 0 bytes\) from CPL 3 = EPERM: ok$`,
 		`^d11\.usercall: usercall: PASS: 4 calls refused as expected; still running$`,
 		`^hv: d11\.usercall: shut down: poweroff \(exit status 0\)$`,
+		// Two domains fill every GPR and YMM register with patterns of
+		// their own and are preempted, in turn, many times: each finds
+		// its own pattern intact (no state of the other or the
+		// hypervisor's leaks in).
+		`^d12\.regs1: regs: 16 rounds with pattern 0x[0-9a-f]+, registers intact$`,
+		`^d13\.regs2: regs: 16 rounds with pattern 0x[0-9a-f]+, registers intact$`,
+		`^hv: d12\.regs1: stats: .*VMX-preemption timer expired [1-9]`,
+		`^hv: d13\.regs2: stats: .*VMX-preemption timer expired [1-9]`,
 
 		`^hv: power-off status=0$`)
 
@@ -101,6 +110,8 @@ func TestBochsDomains(t *testing.T) {
 	// spun (the preemption timer took the CPU back from it).
 	inOrder(t, res, `^hv: d2\.ept: EPT violation`, `^d1\.hello: allocated`, `^hv: d1\.hello: shut down: poweroff`)
 	inOrder(t, res, `^d5\.spin: hostile: mode "spin"`, `^d1\.hello: slept`, `^hv: d5\.spin: stopped`)
+	// The two register checkers ran at the same time.
+	inOrder(t, res, `^d13\.regs2: hostile: mode`, `^d12\.regs1: regs: 16 rounds`)
 	// The single-step trap came right after the emulated CPUID, not one
 	// instruction later.
 	due := regexp.MustCompile(`(?m)^d10\.cpuidstep: cpuidstep: the trap is due at RIP (0x[0-9a-f]+)$`).FindStringSubmatch(res.Serial)

@@ -6,11 +6,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"tamavisor/abi"
 	"tamavisor/domains/board"
 	"tamavisor/domains/guest"
 	"tamavisor/hv/grant"
+	"tamavisor/x86"
 	"tamavisor/xen"
 )
 
@@ -206,4 +208,50 @@ func userCalls() int {
 		return 1
 	}
 	return c.done()
+}
+
+// regsIntact runs regsRound with a pattern from its command line's second
+// word, in rounds that alternate between spinning only and a hypercall
+// before the spin.
+func regsIntact(cmdline string) int {
+	f := strings.Fields(cmdline)
+	if len(f) != 2 {
+		fmt.Println("regs: usage: regs SEED")
+		return 1
+	}
+	if _, _, ecx, _ := x86.CPUID(1, 0); ecx&(1<<28) == 0 || ecx&(1<<26) == 0 {
+		fmt.Println("regs: the CPU offers no AVX or XSAVE (CPUID.1:ECX[28], [26])")
+		return 1
+	}
+	// CR4.OSXSAVE enables AVX instructions (SDM Vol. 3A 2.5, 13.3); XCR0 is
+	// the hypervisor's, which offers AVX state (CPUID.0DH:EAX[2]).
+	x86.WriteCR4(x86.ReadCR4() | 1<<18)
+	var pattern uint64 = 0x5a5a_a5a5_0000_0000
+	for _, c := range f[1] {
+		pattern = pattern*31 + uint64(c)
+	}
+	const rounds = 16
+	for i := uint64(0); i < rounds; i++ {
+		if bad := regsRound(pattern+i<<32, 400_000, i%2 == 1); bad != 0 {
+			fmt.Printf("regs: WRONG: round %d changed registers: %s\n", i, regNames(bad))
+			return 1
+		}
+	}
+	fmt.Printf("regs: %d rounds with pattern %#x, registers intact\n", rounds, pattern)
+	return 0
+}
+
+// regNames names the registers regsRound reports changed.
+func regNames(bad uint64) string {
+	gpr := []string{"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}
+	var names []string
+	for n := 0; n < 16; n++ {
+		if bad&(1<<n) != 0 {
+			names = append(names, gpr[n])
+		}
+		if bad&(1<<(16+n)) != 0 {
+			names = append(names, fmt.Sprintf("YMM%d", n))
+		}
+	}
+	return strings.Join(names, " ")
 }

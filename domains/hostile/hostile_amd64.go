@@ -45,3 +45,9 @@ func userReturnAddr() uint64
 
 // userFlags holds RFLAGS across userCall.
 var userFlags uint64
+
+// regsRound fills the general-purpose and YMM registers with a pattern,
+// optionally makes a hypercall, spins with interrupts off while the
+// hypervisor preempts it, and reports which registers changed (bit n: GPR
+// n, bit 16+n: YMMn); see hostile_amd64.s.
+func regsRound(pattern, spins uint64, call bool) (bad uint64)

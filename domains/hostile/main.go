@@ -15,6 +15,11 @@
 //	cpuidstep  execute CPUID under RFLAGS.TF: the single-step trap (#DB)
 //	        must come right after the CPUID the hypervisor emulates, which
 //	        ends the domain with a guest-exception report naming that RIP
+//	regs SEED  fill the general-purpose and YMM registers with a pattern
+//	        of its own, spin while the hypervisor preempts it and runs other
+//	        domains (and make hypercalls), and check that every register
+//	        still holds it: two such domains must not see each other's
+//	        patterns, nor the hypervisor's values
 //	usercall  make hypercalls from CPL 3 (user mode, entered with SYSRET):
 //	        each must get -EPERM, the one the exit path answers in
 //	        assembly at CPL 0 (xen_version) too, and the domain goes on
@@ -73,6 +78,8 @@ func main() {
 		fmt.Printf("cpuidstep: the trap is due at RIP %#x\n", stepCPUIDEndAddr())
 		stepCPUID()
 		fmt.Println("FAIL: no single-step trap")
+	case strings.HasPrefix(mode, "regs"):
+		os.Exit(regsIntact(board.Cmdline()))
 	case mode == "usercall":
 		os.Exit(userCalls())
 	case mode == "panic":
@@ -93,7 +100,7 @@ func main() {
 		}
 		os.Exit(n)
 	default:
-		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, cpuidspin, cpuidstep, usercall, panic, exit=N, domctl, badargs, storeflood, heapchurn)\n", mode)
+		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, cpuidspin, cpuidstep, regs SEED, usercall, panic, exit=N, domctl, badargs, storeflood, heapchurn)\n", mode)
 		os.Exit(1)
 	}
 	os.Exit(1)
