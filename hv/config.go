@@ -13,6 +13,9 @@ import (
 //	name=N     the domain's name (default: the image's)
 //	mem=M      its RAM in MiB (default 32)
 //	args=A     its command line (PVH start_info); '~' stands for a space
+//	module=I   hand it image I (a boot module or an embedded image) as a
+//	           PVH start_info module, loaded at the top of its RAM;
+//	           repeatable, the first module highest
 //	budget=MS  the CPU time it may use, in ms, before it is stopped
 //	weight=W   its scheduling weight (1-65535, default 256)
 //	cap=C      its CPU cap in percent of one CPU (0: none, the default)
@@ -32,6 +35,7 @@ type Spec struct {
 	Cap        int
 	Privileged bool
 	Broken     string
+	Modules    []string // images handed over as start_info modules
 	// ELF is an image given directly (domain control from dom0) instead
 	// of by name.
 	ELF []byte
@@ -84,6 +88,11 @@ func ParseSpecs(s string) ([]Spec, error) {
 				}
 			case "args":
 				sp.Args = strings.ReplaceAll(v, "~", " ")
+			case "module":
+				if v == "" {
+					err = fmt.Errorf("module= names no image")
+				}
+				sp.Modules = append(sp.Modules, v)
 			case "budget":
 				sp.BudgetMS, err = strconv.Atoi(v)
 				if err != nil {
@@ -112,7 +121,7 @@ func ParseSpecs(s string) ([]Spec, error) {
 				}
 				sp.Broken = v
 			default:
-				err = fmt.Errorf("unknown key %q (name, mem, args, budget, weight, cap, priv, broken)", k)
+				err = fmt.Errorf("unknown key %q (name, mem, args, module, budget, weight, cap, priv, broken)", k)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("tamavisor.domains: domain %d (%s): %v", i+1, sp.Image, err)

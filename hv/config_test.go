@@ -33,6 +33,8 @@ func TestParseSpecs(t *testing.T) {
 			{Image: "a", Name: "third", MemMiB: DefaultMemMiB, Weight: DefaultWeight},
 		}},
 		{"x+y+z", []Spec{def("x"), def("y"), def("z")}},
+		// Modules repeat, in order.
+		{"hello,module=initrd,module=pvhmod", []Spec{{Image: "hello", Name: "hello", MemMiB: DefaultMemMiB, Weight: DefaultWeight, Modules: []string{"initrd", "pvhmod"}}}},
 	}
 	for _, tt := range tests {
 		got, err := ParseSpecs(tt.in)
@@ -60,6 +62,7 @@ func TestParseSpecsErrors(t *testing.T) {
 		{",mem=4", []string{"domain 1", `",mem=4"`, "must start with an image name"}},
 		{"a+mem=4", []string{"domain 2", `"mem=4"`, "must start with an image name"}},
 		{"a,foo=1", []string{"domain 1 (a)", `unknown key "foo"`}},
+		{"a,module=", []string{"domain 1 (a)", "module= names no image"}},
 		{"a,Mem=4", []string{"domain 1 (a)", `unknown key "Mem"`}},
 		{"a,mem", []string{"domain 1 (a)", `"mem" is not key=value`}},
 		{"a,", []string{"domain 1 (a)", `"" is not key=value`}},

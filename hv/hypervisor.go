@@ -112,12 +112,7 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if image == nil {
 		var ok bool
 		if image, ok = h.Images[sp.Image]; !ok {
-			names := make([]string, 0, len(h.Images))
-			for n := range h.Images {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			return nil, fmt.Errorf("no domain image %q (the hypervisor carries %v)", sp.Image, names)
+			return nil, fmt.Errorf("no domain image %q (the hypervisor carries %v)", sp.Image, h.imageNames())
 		}
 	}
 	id := h.nextID
@@ -174,10 +169,15 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	if err := img.Load(&d.Mem); err != nil {
 		return d, fmt.Errorf("loading the image: %w", err)
 	}
+	mods, err := h.loadModules(d, img.High)
+	if err != nil {
+		return d, err
+	}
 	d.memoryMap = domainMemoryMap(d.MemSize)
 	si, err := loader.BuildStartInfo(loader.StartInfoGPA, loader.StartInfo{
 		Cmdline:   sp.Args,
 		MemoryMap: d.memoryMap,
+		Modules:   mods,
 	})
 	if err != nil {
 		return d, err
@@ -212,6 +212,50 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	h.Log.Printf("%s: created: %d MiB, entry 0x%x (%s), %d EPT tables, weight %d, cap %d%%%s, command line %q",
 		d.Label(), sp.MemMiB, img.Entry.Addr, img.Entry.Mode, d.tables.held, d.Weight, d.Cap, priv, sp.Args)
 	return d, nil
+}
+
+// imageNames lists the images the hypervisor carries, for error messages.
+func (h *Hypervisor) imageNames() []string {
+	names := make([]string, 0, len(h.Images))
+	for n := range h.Images {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// loadModules copies the images a domain's spec names as modules into its
+// RAM, from the top down: below the special pages, above its image and the
+// first MiB, each page aligned, the first highest. start_info lists them
+// (hvm_modlist_entry, public/arch-x86/hvm/start_info.h) with the image's
+// name as the command line. The guest must keep its own memory off them,
+// as PVH guests keep off their modules.
+func (h *Hypervisor) loadModules(d *Domain, imageEnd uint64) ([]loader.Module, error) {
+	top := d.MemSize - abi.SpecialPages*mem.PageSize
+	floor := max(imageEnd, 1<<20)
+	var mods []loader.Module
+	for i, name := range d.Spec.Modules {
+		b, ok := h.Images[name]
+		if !ok {
+			return nil, fmt.Errorf("module %d: no image %q (the hypervisor carries %v)", i, name, h.imageNames())
+		}
+		if len(b) == 0 {
+			return nil, fmt.Errorf("module %d: image %q is empty", i, name)
+		}
+		size := uint64(len(b))
+		need := (size + mem.PageSize - 1) &^ (mem.PageSize - 1)
+		if top < floor+need {
+			return nil, fmt.Errorf("module %d: %q (%d bytes) does not fit between the image's end 0x%x and 0x%x: give the domain more memory",
+				i, name, size, floor, top)
+		}
+		top -= need
+		if err := d.Mem.WriteGPA(top, b); err != nil {
+			return nil, fmt.Errorf("module %d: loading %q: %w", i, name, err)
+		}
+		mods = append(mods, loader.Module{Addr: top, Size: size, Cmdline: name})
+		h.Log.Printf("%s: module %d: %q at 0x%x (%d bytes)", d.Label(), i, name, top, size)
+	}
+	return mods, nil
 }
 
 // domainMemoryMap is the memory map a domain's start_info gives (and

@@ -4,6 +4,8 @@ package qemu
 
 import (
 	"fmt"
+	"hash/crc32"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -67,7 +69,7 @@ func noWrong(t *testing.T, res *testbed.Result) {
 // board's memory limit; without it the heap outgrows the region). Then dom0
 // lists the domains and ends.
 const servicesScenarios = "tamavisor.domains=" +
-	"dom0,priv=1,args=wait~ping:wait~pong:wait~granter:wait~grantee:wait~domctl:wait~badargs:wait~xenpvh:wait~pvhmod:wait~flood" +
+	"dom0,priv=1,args=wait~ping:wait~pong:wait~granter:wait~grantee:wait~domctl:wait~badargs:wait~xenpvh:wait~pvhmod:wait~flood:wait~withmod" +
 	":create~hostile~heapchurn~32~256~0~heapchurn:wait~heapchurn:list:shutdown" +
 	"+peer,name=ping,args=ping~t1~10000" +
 	"+peer,name=pong,args=pong~t1~10000" +
@@ -77,7 +79,9 @@ const servicesScenarios = "tamavisor.domains=" +
 	"+hostile,name=badargs,args=badargs" +
 	"+xenpvh,mem=2" +
 	"+pvhmod,mem=2" + // the same C guest, from a boot module
-	"+hostile,name=flood,args=storeflood"
+	"+hostile,name=flood,args=storeflood" +
+	"+hello,name=withmod,module=pvhmod" + // a start_info module
+	"+hello,name=nomod,module=nosuch"
 
 func TestBochsServices(t *testing.T) {
 	t.Parallel()
@@ -131,11 +135,26 @@ func TestBochsServices(t *testing.T) {
 		`^d9\.flood: storeflood: 20000 requests, 20000 answered ENOENT$`,
 		`^hv: d9\.flood: shut down: poweroff \(exit status 0\)$`,
 		`^d0\.dom0: dom0: flood has ended$`,
-		`^d10\.heapchurn: heapchurn: held 6144 KiB while allocating 65536 KiB, \d+ GC cycles`,
-		`^hv: d10\.heapchurn: shut down: poweroff \(exit status 0\)$`,
+		// A start_info module: the image's bytes at the top of the
+		// domain's RAM; a module naming no image refuses the domain.
+		`^hv: d10\.withmod: module 0: "pvhmod" at 0x1f[0-9a-f]{5} \(\d+ bytes\)$`,
+		`^d10\.withmod: module 0 "pvhmod": \d+ bytes at 0x1f[0-9a-f]{5}, crc32 [0-9a-f]{8}$`,
+		`^hv: d10\.withmod: shut down: poweroff \(exit status 0\)$`,
+		`^hv: cannot create a domain: d11\.nomod: module 0: no image "nosuch" \(the hypervisor carries \[.*pvhmod.*\]\)$`,
+		`^d11\.heapchurn: heapchurn: held 6144 KiB while allocating 65536 KiB, \d+ GC cycles`,
+		`^hv: d11\.heapchurn: shut down: poweroff \(exit status 0\)$`,
 		`^hv: d0\.dom0: shut down: poweroff \(exit status 0\)$`,
 		`^hv: power-off status=0$`)
 	noWrong(t, res)
+	// The module's bytes arrived whole: the guest's checksum is the file's.
+	elf, err := os.ReadFile("../cmd/tamavisor/images/xenpvh.elf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`(?m)^d10\.withmod: module 0 "pvhmod": %d bytes at 0x[0-9a-f]+, crc32 %08x$`, len(elf), crc32.ChecksumIEEE(elf))
+	if !regexp.MustCompile(want).MatchString(res.Serial) {
+		t.Errorf("the module's size or checksum in the guest is not the file's (%d bytes, crc32 %08x)", len(elf), crc32.ChecksumIEEE(elf))
+	}
 	noLeak(t, res)
 }
 

@@ -25,8 +25,16 @@ func init() {
 		fmt.Printf("board: no usable start_info: %v\n", err)
 		os.Exit(3)
 	}
-	// The Go runtime's region must be RAM the start_info memory map gives.
+	// The Go runtime's region must be RAM the start_info memory map gives,
+	// and no module may lie in it (the runtime would overwrite it).
 	need, end := runtime.MemRegion()
+	for i, m := range info.Modules {
+		if m.Start < end && m.Start+m.Size > need {
+			fmt.Printf("board: module %d (%q) at 0x%x-0x%x lies in the Go runtime's region 0x%x-0x%x: give the domain more memory\n",
+				i, m.Cmdline, m.Start, m.Start+m.Size, need, end)
+			os.Exit(3)
+		}
+	}
 	for _, r := range info.AvailableRegions() {
 		if r.Start <= need && r.End() >= end {
 			setMemoryLimit(end)
@@ -61,6 +69,17 @@ func setMemoryLimit(end uint64) {
 
 // Cmdline returns the domain's command line (PVH start_info cmdline).
 func Cmdline() string { return info.Cmdline }
+
+// Modules returns the modules start_info lists (hvm_modlist_entry): where
+// each lies in the domain's memory, its size and its command line.
+func Modules() []bootinfo.Module { return info.Modules }
+
+// ModuleBytes returns a module's bytes, in place: the domain identity-maps
+// its memory.
+func ModuleBytes(m bootinfo.Module) []byte {
+	off := m.Start & 0xfff
+	return PagesAt(uintptr(m.Start-off), int((off+m.Size+0xfff)>>12))[off : off+m.Size]
+}
 
 // MemoryMap returns the domain's memory map (PVH start_info memmap).
 func MemoryMap() []bootinfo.Region { return info.MemoryMap }

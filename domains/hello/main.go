@@ -16,6 +16,10 @@ import (
 
 func main() {
 	fmt.Printf("hello from a Go domain (%s, tamavisor %v, TSC %d kHz)\n", runtime.Version(), board.OnTamavisor(), board.TSCKHz())
+	// The modules start_info hands over (module=NAME in the domain's spec).
+	for i, m := range board.Modules() {
+		fmt.Printf("module %d %q: %d bytes at 0x%x, crc32 %08x\n", i, m.Cmdline, m.Size, m.Start, crc32.ChecksumIEEE(board.ModuleBytes(m)))
+	}
 
 	// time.Sleep must sleep (the CPU halts until the hypervisor's timer
 	// upcall) and must not return early.

@@ -1,0 +1,63 @@
+package hv
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"tamavisor/abi"
+	"tamavisor/hv/loader"
+	"tamavisor/mem"
+)
+
+// A domain's modules go to the top of its RAM, below the special pages and
+// page aligned, the first highest, byte for byte; start_info names them.
+func TestLoadModules(t *testing.T) {
+	w := newWorld(t, 24, false)
+	e := w.addDomain(t, 1, "one", 4, false)
+	first := bytes.Repeat([]byte("first module "), 700) // 9100 bytes: 3 pages
+	second := []byte("second")
+	w.h.Images["first"], w.h.Images["second"], w.h.Images["empty"] = first, second, nil
+	e.d.Spec.Modules = []string{"first", "second"}
+	mods, err := w.h.loadModules(e.d, 2<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	special := e.d.MemSize - abi.SpecialPages*mem.PageSize
+	want := []loader.Module{
+		{Addr: special - 3*mem.PageSize, Size: uint64(len(first)), Cmdline: "first"},
+		{Addr: special - 4*mem.PageSize, Size: uint64(len(second)), Cmdline: "second"},
+	}
+	if !reflect.DeepEqual(mods, want) {
+		t.Fatalf("modules %+v, want %+v", mods, want)
+	}
+	if got := e.read(t, want[0].Addr, len(first)); !bytes.Equal(got, first) {
+		t.Error("the first module's bytes differ in guest memory")
+	}
+	if got := e.read(t, want[1].Addr, len(second)); !bytes.Equal(got, second) {
+		t.Error("the second module's bytes differ in guest memory")
+	}
+	for _, tt := range []struct {
+		mods     []string
+		imageEnd uint64
+		want     string
+	}{
+		{[]string{"missing"}, 2 << 20, `module 0: no image "missing" (the hypervisor carries [empty first second])`},
+		{[]string{"second", "empty"}, 2 << 20, `module 1: image "empty" is empty`},
+		{[]string{"first"}, special - 2*mem.PageSize, `module 0: "first" (9100 bytes) does not fit between the image's end`},
+		{[]string{"second"}, 0, ""}, // the first MiB stays free even for a low image
+	} {
+		e.d.Spec.Modules = tt.mods
+		_, err := w.h.loadModules(e.d, tt.imageEnd)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%v: %v", tt.mods, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v above 0x%x: error %v, want %q", tt.mods, tt.imageEnd, err, tt.want)
+		}
+	}
+}
