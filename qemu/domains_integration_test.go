@@ -70,7 +70,7 @@ func noWrong(t *testing.T, res *testbed.Result) {
 // lists the domains and ends.
 const servicesScenarios = "tamavisor.domains=" +
 	"dom0,priv=1,args=wait~ping:wait~pong:wait~granter:wait~grantee:wait~domctl:wait~badargs:wait~xenpvh:wait~pvhmod:wait~flood:wait~withmod" +
-	":create~hostile~heapchurn~32~256~0~heapchurn:wait~heapchurn:list:shutdown" +
+	":create~hostile~heapchurn~26~256~0~heapchurn:wait~heapchurn:list:shutdown" +
 	"+peer,name=ping,args=ping~t1~10000" +
 	"+peer,name=pong,args=pong~t1~10000" +
 	"+peer,name=granter,args=granter~t2" +
@@ -80,7 +80,7 @@ const servicesScenarios = "tamavisor.domains=" +
 	"+xenpvh,mem=2" +
 	"+pvhmod,mem=2" + // the same C guest, from a boot module
 	"+hostile,name=flood,args=storeflood" +
-	"+hello,name=withmod,module=pvhmod" + // a start_info module
+	"+hello,name=withmod,mem=64,module=pvhmod,module=hostile" + // start_info modules
 	"+hello,name=nomod,module=nosuch"
 
 func TestBochsServices(t *testing.T) {
@@ -137,8 +137,9 @@ func TestBochsServices(t *testing.T) {
 		`^d0\.dom0: dom0: flood has ended$`,
 		// A start_info module: the image's bytes at the top of the
 		// domain's RAM; a module naming no image refuses the domain.
-		`^hv: d10\.withmod: module 0: "pvhmod" at 0x1f[0-9a-f]{5} \(\d+ bytes\)$`,
-		`^d10\.withmod: module 0 "pvhmod": \d+ bytes at 0x1f[0-9a-f]{5}, crc32 [0-9a-f]{8}$`,
+		`^hv: d10\.withmod: module 0: "pvhmod" at 0x3f[0-9a-f]{5} \(\d+ bytes\)$`,
+		`^d10\.withmod: module 0 "pvhmod": \d+ bytes at 0x3f[0-9a-f]{5}, crc32 [0-9a-f]{8}$`,
+		`^d10\.withmod: module 1 "hostile": \d+ bytes at 0x[0-9a-f]+, crc32 [0-9a-f]{8}$`,
 		`^hv: d10\.withmod: shut down: poweroff \(exit status 0\)$`,
 		`^hv: cannot create a domain: d11\.nomod: module 0: no image "nosuch" \(the hypervisor carries \[.*pvhmod.*\]\)$`,
 		`^d11\.heapchurn: heapchurn: held 6144 KiB while allocating 65536 KiB, \d+ GC cycles`,
@@ -154,6 +155,17 @@ func TestBochsServices(t *testing.T) {
 	want := fmt.Sprintf(`(?m)^d10\.withmod: module 0 "pvhmod": %d bytes at 0x[0-9a-f]+, crc32 %08x$`, len(elf), crc32.ChecksumIEEE(elf))
 	if !regexp.MustCompile(want).MatchString(res.Serial) {
 		t.Errorf("the module's size or checksum in the guest is not the file's (%d bytes, crc32 %08x)", len(elf), crc32.ChecksumIEEE(elf))
+	}
+	// The Go runtime's region ends below the lowest module, in whole MiB.
+	mod := regexp.MustCompile(`(?m)^d10\.withmod: module 1 "hostile": \d+ bytes at 0x([0-9a-f]+),`).FindStringSubmatch(res.Serial)
+	region := regexp.MustCompile(`(?m)^d10\.withmod: runtime region 0x100000-0x([0-9a-f]+) `).FindStringSubmatch(res.Serial)
+	if mod == nil || region == nil {
+		t.Fatalf("withmod printed no module 1 or no runtime region")
+	}
+	at, _ := strconv.ParseUint(mod[1], 16, 64)
+	end, _ := strconv.ParseUint(region[1], 16, 64)
+	if end != at&^(1<<20-1) {
+		t.Errorf("withmod's runtime region ends at %#x, want %#x: the whole MiB below its lowest module at %#x", end, at&^(1<<20-1), at)
 	}
 	noLeak(t, res)
 }

@@ -47,6 +47,7 @@ func TestBochsDomains(t *testing.T) {
 		// The first Go guest: prints, sleeps (HLT until the timer's
 		// upcall), allocates, checksums, exits with its status.
 		`^d1\.hello: hello from a Go domain \(go1\.26\.0, tamavisor true, TSC (399\d\d|400\d\d) kHz\)$`,
+		`^d1\.hello: runtime region 0x100000-0x1f00000 \(30 MiB\)$`,
 		`^d1\.hello: slept \d+ ms$`,
 		`^d1\.hello: allocated 4096 KiB, heap \d+ KiB, \d+ GC cycles, crc32 a0499fb0$`,
 		`^hv: stats \(asked by d1\.hello\): \d+ domains, \d+ frames free$`,

@@ -250,6 +250,70 @@ TEXT ·start64(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	$0, 0x6000(DI)
 	MOVQ	DI, CR3				// flush the TLB
 
+	// RamSize SizeFromMemoryMap (all ones; a Go domain's board sets it):
+	// the region runs from RamStart to the end of the RAM region that
+	// holds RamStart in the PVH memory map (start_info.h: memmap_paddr at
+	// +40, memmap_entries at +48, version 1; entries {addr, size, type}
+	// of 24 bytes, type 1 RAM), or to the lowest module above RamStart
+	// (modlist_paddr at +16, nr_modules at +12; entries of 32 bytes,
+	// paddr first) if that is lower, in whole MiB, below 4 GiB (the
+	// identity map's end).
+	CMPQ	runtime∕goos·RamSize(SB), $-1
+	JNE	sized
+	MOVL	·bootInfo(SB), BX
+	CMPL	(BX), $PVH_MAGIC
+	JNE	nomap
+	CMPL	4(BX), $1
+	JCS	nomap
+	MOVQ	runtime∕goos·RamStart(SB), R8
+	XORQ	R9, R9				// the region's end; 0 until found
+	MOVQ	40(BX), SI
+	MOVL	48(BX), CX
+region:
+	TESTL	CX, CX
+	JEQ	regiondone
+	CMPL	16(SI), $1
+	JNE	nextregion
+	MOVQ	0(SI), AX
+	CMPQ	AX, R8
+	JHI	nextregion			// starts above RamStart
+	ADDQ	8(SI), AX
+	CMPQ	AX, R8
+	JLS	nextregion			// ends at or below it
+	MOVQ	AX, R9
+nextregion:
+	ADDQ	$24, SI
+	DECL	CX
+	JMP	region
+regiondone:
+	TESTQ	R9, R9
+	JEQ	nomap
+	MOVQ	16(BX), SI
+	MOVL	12(BX), CX
+module:
+	TESTL	CX, CX
+	JEQ	modulesdone
+	MOVQ	0(SI), AX
+	CMPQ	AX, R8
+	JCS	nextmodule			// below RamStart
+	CMPQ	AX, R9
+	JCC	nextmodule
+	MOVQ	AX, R9
+nextmodule:
+	ADDQ	$32, SI
+	DECL	CX
+	JMP	module
+modulesdone:
+	MOVQ	$0x100000000, AX
+	CMPQ	R9, AX
+	JLS	under4g
+	MOVQ	AX, R9
+under4g:
+	ANDQ	$~0xfffff, R9
+	SUBQ	R8, R9
+	JLS	nomap				// not even a MiB
+	MOVQ	R9, runtime∕goos·RamSize(SB)
+sized:
 	// RAM must answer at the top of the Go region, where the g0 stack goes.
 	MOVQ	runtime∕goos·RamStart(SB), DI
 	ADDQ	runtime∕goos·RamSize(SB), DI
@@ -271,6 +335,11 @@ TEXT ·start64(SB),NOSPLIT|NOFRAME,$0
 	ADDQ	runtime∕goos·RamSize(SB), SP
 	SUBQ	runtime∕goos·RamStackOffset(SB), SP
 	JMP	_rt0_tamago_start(SB)
+
+nomap:
+	MOVQ	·msgNoMap(SB), SI
+	CALL	earlyputs<>(SB)
+	JMP	halt<>(SB)
 
 noram:
 	MOVQ	DI, R12

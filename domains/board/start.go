@@ -53,8 +53,8 @@ func init() {
 // heapArenaBytes); the runtime's own metadata comes from the same room. So
 // the limit is the whole arenas that fit, less one arena for that metadata
 // and alignment, and 3 MiB so that the collector, whose limit is soft,
-// finishes its cycle before the heap needs another arena: 9 MiB of a 24
-// MiB region.
+// finishes its cycle before the heap needs another arena (9 MiB of a 24
+// MiB region, the region of a 26 MiB domain).
 func setMemoryLimit(end uint64) {
 	const arena = 4 << 20
 	_, dataEnd := runtime.DataRegion()
@@ -66,6 +66,10 @@ func setMemoryLimit(end uint64) {
 	arenas := (top - first) / arena
 	debug.SetMemoryLimit(int64((arenas-1)*arena - 3<<20))
 }
+
+// RuntimeRegion returns the Go runtime's region: from RAMStart to the end
+// of the domain's RAM, as the start_info memory map gave it.
+func RuntimeRegion() (start, end uint64) { return runtime.MemRegion() }
 
 // Cmdline returns the domain's command line (PVH start_info cmdline).
 func Cmdline() string { return info.Cmdline }

@@ -16,6 +16,9 @@ import (
 
 func main() {
 	fmt.Printf("hello from a Go domain (%s, tamavisor %v, TSC %d kHz)\n", runtime.Version(), board.OnTamavisor(), board.TSCKHz())
+	// The runtime's region: the RAM the start_info memory map gives.
+	low, high := board.RuntimeRegion()
+	fmt.Printf("runtime region 0x%x-0x%x (%d MiB)\n", low, high, (high-low)>>20)
 	// The modules start_info hands over (module=NAME in the domain's spec).
 	for i, m := range board.Modules() {
 		fmt.Printf("module %d %q: %d bytes at 0x%x, crc32 %08x\n", i, m.Cmdline, m.Size, m.Start, crc32.ChecksumIEEE(board.ModuleBytes(m)))
