@@ -122,9 +122,15 @@ func handleExceptionNMI(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	}
 }
 
-// handleExternalInterrupt: the host keeps every interrupt (none is expected:
-// the 8259s are masked and no local APIC timer runs); it is counted.
-func handleExternalInterrupt(h *Hypervisor, v *VCPU, r vmx.ExitReason) {}
+// handleExternalInterrupt: the interrupt is the host's. Without
+// "acknowledge interrupt on exit" it still waits in the local APIC (SDM Vol.
+// 3C 28.2.2), and would end the next VM entry at once: the host takes it
+// through its IDT (x86.HandleInterrupts gives every vector a handler). Few
+// are expected: the 8259s are masked, and the local APIC's timer runs only
+// while the CPU idles.
+func handleExternalInterrupt(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
+	h.TakeInterrupts()
+}
 
 func handleTripleFault(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	h.Kill(v.Dom, "triple fault: the guest hit an exception it could not deliver\n%s", h.dump(v))

@@ -421,6 +421,14 @@ func TestExitsThatResume(t *testing.T) {
 		if tt.reason == vmx.ExitReasonPreemptionTimer && e.d.Stats.Preemptions != 1 {
 			t.Error("the preemption was not counted")
 		}
+		// Only an external interrupt is the host's to take.
+		want := 0
+		if tt.reason == vmx.ExitReasonExternalInterrupt {
+			want = 1
+		}
+		if e.interrupts != want {
+			t.Errorf("%s: the host took its interrupts %d times, want %d", tt.reason, e.interrupts, want)
+		}
 	}
 }
 

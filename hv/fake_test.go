@@ -196,6 +196,8 @@ type testEnv struct {
 	out    *bytes.Buffer // the serial console
 	phys   *fakePhys
 	tables *fakeTables
+	// interrupts counts the times the host took its pending interrupts.
+	interrupts int
 }
 
 // Guest state bits the tests use.
@@ -290,7 +292,9 @@ func newTestVCPU(tb testing.TB, memMiB int) *testEnv {
 	h.nextID = 2
 
 	initTestVCPU(v, vmcs, ctl)
-	return &testEnv{h: h, d: d, v: v, vmcs: vmcs, out: out, phys: phys, tables: tables}
+	env := &testEnv{h: h, d: d, v: v, vmcs: vmcs, out: out, phys: phys, tables: tables}
+	h.TakeInterrupts = func() { env.interrupts++ }
+	return env
 }
 
 // check fails the test if a guest memory access reached memory outside the

@@ -42,6 +42,11 @@ type Hypervisor struct {
 	// by default it spins; on hardware the boot code installs a halt until
 	// the local APIC's deadline timer fires.
 	Idle func(deadline uint64)
+	// TakeInterrupts lets the host take the interrupts pending for it
+	// after an external-interrupt VM exit: x86.TakeInterrupts by default,
+	// the deadline timer's on hardware that has one (the tests count the
+	// calls).
+	TakeInterrupts func()
 	// Stats counts what the run loop did.
 	Stats HostStats
 
@@ -81,6 +86,7 @@ func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, 
 	h.Sched = sched.New(1, sched.DefaultConfig(khz*1000))
 	h.vcpus = map[sched.VCPUID]*VCPU{}
 	h.Idle = pollIdle
+	h.TakeInterrupts = x86.TakeInterrupts
 	h.flushEPT = cpu.InvalidateEPT
 	h.cpuid = func(leaf, sub uint32) [4]uint32 {
 		a, b, cx, d := x86.CPUID(leaf, sub)

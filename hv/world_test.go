@@ -65,6 +65,7 @@ func newWorld(tb testing.TB, hostMiB int, checked bool) *world {
 		tables: &fakeTables{frames: map[uint64]*[512]uint64{}, next: tablesBase}}
 	w.h = New(cpu, frames, nil, testKHz, console.New(out))
 	w.h.cpuid = hostCPUID(tb)
+	w.h.TakeInterrupts = func() { tb.Error("an interrupt was taken") }
 	w.h.flushEPT = func(uint64) error { w.flushes++; return nil }
 	return w
 }

@@ -17,7 +17,8 @@ import (
 // misbehave in their own way, a domain with a broken entry state and images
 // that are malformed or too large are refused, and the hypervisor keeps
 // serving the others throughout.
-const domainScenarios = "tamavisor.domains=" +
+// A self-IPI also waits for the first VM entry (tamavisor.irqtest).
+const domainScenarios = "tamavisor.irqtest=1 tamavisor.domains=" +
 	"hello" +
 	"+hostile,name=ept,args=ept" +
 	"+hostile,name=vmxon,args=vmxon" +
@@ -43,6 +44,7 @@ func TestBochsDomains(t *testing.T) {
 		MemoryMiB: 768, CPUs: 1, Timeout: 6 * time.Minute}) // 13 domains of 32 MiB at once
 	expect(t, res,
 		`^hv: vmx: VMX root operation; controls`,
+		`^hv: irqtest: a self-IPI on vector 0xe0 waits for the first VM entry$`,
 
 		// The first Go guest: prints, sleeps (HLT until the timer's
 		// upcall), allocates, checksums, exits with its status.
@@ -134,5 +136,17 @@ func TestBochsDomains(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^hv: d5\.spin: stats: .*VMX-preemption timer expired [1-9]`).MatchString(res.Serial) {
 		t.Errorf("the spinner's stats show no preemption")
+	}
+	// The host interrupt ended the first VM entry (hello's): its exits
+	// count it, the host took it (and every idle wake-up), and the run
+	// went on to the end (power-off status 0 above).
+	if n := len(regexp.MustCompile(`(?m)^hv: d\d+\.\w+: stats: .*external interrupt`).FindAllString(res.Serial, -1)); n != 1 {
+		t.Errorf("%d domains' stats count external interrupts, want 1", n)
+	}
+	if !regexp.MustCompile(`(?m)^hv: d1\.hello: stats: .*external interrupt 1[,)]`).MatchString(res.Serial) {
+		t.Errorf("hello's stats do not count the one external interrupt")
+	}
+	if !regexp.MustCompile(`(?m)^hv: run loop: \d+ slices run, idle (\d+) times for \d+ ms; [1-9]\d* host interrupts taken$`).MatchString(res.Serial) {
+		t.Errorf("the run loop took no host interrupt")
 	}
 }

@@ -216,13 +216,42 @@ TEXT ·WaitInterrupt(SB),NOSPLIT,$0
 	POPFQ
 	RET
 
-// wakeInterrupt is the local APIC deadline timer's interrupt handler: it
-// signals end-of-interrupt (a write of 0 to the EOI register, SDM Vol. 3A
-// 11.8.5) and returns from the interrupt.
+// TakeInterrupts opens a one-instruction window for pending interrupts:
+// STI takes effect after the next instruction (SDM Vol. 2B "STI"), so they
+// are delivered after the NOP, before CLI.
+TEXT ·TakeInterrupts(SB),NOSPLIT,$0
+	STI
+	NOP
+	CLI
+	RET
+
+// wakeInterrupt is the handler of every interrupt vector (32-255): the
+// local APIC deadline timer's wake-up, and any other the host is sent. It
+// counts the interrupt, signals end-of-interrupt to the local APIC (a
+// write of 0 to its EOI register, SDM Vol. 3A 11.8.5: at lapicEOI in xAPIC
+// mode, to MSR 0x80B in x2APIC mode, 11.12.1.2) and returns from the
+// interrupt.
 TEXT ·wakeInterrupt(SB),NOSPLIT|NOFRAME,$0
 	PUSHQ	AX
+	INCQ	·interrupts(SB)
 	MOVQ	·lapicEOI(SB), AX
+	TESTQ	AX, AX
+	JEQ	x2apic
 	MOVL	$0, (AX)
+	POPQ	AX
+	IRETQ
+x2apic:
+	CMPB	·lapicX2(SB), $0
+	JEQ	done
+	PUSHQ	CX
+	PUSHQ	DX
+	MOVL	$0x80b, CX			// IA32_X2APIC_EOI
+	XORL	AX, AX
+	XORL	DX, DX
+	WRMSR
+	POPQ	DX
+	POPQ	CX
+done:
 	POPQ	AX
 	IRETQ
 

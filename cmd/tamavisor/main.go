@@ -9,6 +9,7 @@ import (
 
 	"tamavisor/boot"
 	"tamavisor/boot/entry"
+	"tamavisor/console"
 	"tamavisor/domains/bench/work"
 	"tamavisor/hv"
 	"tamavisor/vmx"
@@ -62,8 +63,16 @@ func main() {
 	h.Images = images()
 	moduleImages(h.Images, m.Info.Modules, m.Phys, log)
 	h.ConsoleIn = boot.ConsoleRead
+	// Every interrupt vector gets a handler: an interrupt that arrives
+	// while a guest runs is taken after its VM exit (hv handleExternalInterrupt).
+	if err := x86.HandleInterrupts(); err != nil {
+		log.Printf("interrupts: %v", err)
+		log.Printf("halting: cannot continue")
+		boot.Halt()
+	}
 	if t, err := x86.NewDeadlineTimer(); err == nil {
 		h.Idle = t.HaltUntil
+		h.TakeInterrupts = t.TakeInterrupts
 		log.Printf("idle: an idle CPU halts until the local APIC's TSC-deadline timer fires")
 	} else {
 		log.Printf("idle: an idle CPU polls the TSC: %v", err)
@@ -84,8 +93,32 @@ func main() {
 			log.Printf("cannot create a domain: %v", err)
 		}
 	}
+	if v, ok := m.Options["tamavisor.irqtest"]; ok {
+		sendIRQTest(v, log)
+	}
 	h.Run()
-	log.Printf("run loop: %d slices run, idle %d times for %d ms", h.Stats.Switches, h.Stats.IdleEntries, h.Clock.Nanos(h.Stats.IdleTicks)/1_000_000)
+	log.Printf("run loop: %d slices run, idle %d times for %d ms; %d host interrupts taken", h.Stats.Switches, h.Stats.IdleEntries, h.Clock.Nanos(h.Stats.IdleTicks)/1_000_000, x86.Interrupts())
 	log.Printf("all domains ended; free frames %d (before the domains: %d)", m.Frames.FreeFrames(), baseline)
 	boot.PowerOff(0)
+}
+
+// irqTestVector is the vector of tamavisor.irqtest's self-IPI: a fixed
+// interrupt's vector (32-255) that nothing else uses.
+const irqTestVector = 0xe0
+
+// sendIRQTest sends the CPU a self-IPI before the domains run
+// (tamavisor.irqtest=1, test only): the hypervisor runs with interrupts
+// off, so it waits in the local APIC until the first VM entry, which it
+// ends at once with an external-interrupt VM exit; the host must take it
+// and go on.
+func sendIRQTest(v string, log *console.Logger) {
+	if v != "1" {
+		log.Printf("irqtest: tamavisor.irqtest=%q: only 1; no interrupt sent", v)
+		return
+	}
+	if err := x86.SelfIPI(irqTestVector); err != nil {
+		log.Printf("irqtest: %v; no interrupt sent", err)
+		return
+	}
+	log.Printf("irqtest: a self-IPI on vector %#x waits for the first VM entry", irqTestVector)
 }
