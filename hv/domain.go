@@ -2,13 +2,13 @@ package hv
 
 import (
 	"fmt"
-	"tamavisor/xen"
-
-	"tamavisor/hv/loader"
 
 	"tamavisor/console"
 	"tamavisor/ept"
+	"tamavisor/hv/evtchn"
+	"tamavisor/hv/loader"
 	"tamavisor/mem"
+	"tamavisor/xen"
 )
 
 // DomainState is where a domain is in its life.
@@ -75,8 +75,12 @@ type Domain struct {
 	Paused      bool
 	Weight, Cap int
 
-	// The special pages (abi.SpecialPages): its console and store rings.
-	ConsoleGPA, StoreGPA uint64
+	// The special pages (abi.SpecialPages): its console and store rings,
+	// and the event channels dom0 serves them on, as allocated at
+	// creation (the guest may rewrite its own HVM params for them; dom0
+	// is told these).
+	ConsoleGPA, StoreGPA   uint64
+	consolePort, storePort evtchn.Port
 	memoryMap            []loader.MemoryRegion
 
 	// sharedInfo is the frame of its shared_info page (public/xen.h),

@@ -171,6 +171,6 @@ func (h *Hypervisor) info(d *Domain) abi.DomainInfo {
 		Weight: uint32(d.Weight), Cap: uint32(d.Cap), CPUNanos: h.Clock.Nanos(d.Stats.GuestTicks),
 		Exits: d.Stats.Total(), Hypercall: d.Stats.Hypercalls,
 		ConsoleGFN: d.ConsoleGPA >> 12, StoreGFN: d.StoreGPA >> 12,
-		ConsolePort: uint32(d.params[xen.HVMParamConsoleEvtchn]), StorePort: uint32(d.params[xen.HVMParamStoreEvtchn]),
+		ConsolePort: uint32(d.consolePort), StorePort: uint32(d.storePort),
 	}
 }

@@ -187,6 +187,15 @@ func TestDomctlPauseUnpause(t *testing.T) {
 	if l[0].hypercalls != d0.d.Stats.Hypercalls || l[0].hypercalls == 0 {
 		t.Errorf("dom0's hypercalls %d, stats %d", l[0].hypercalls, d0.d.Stats.Hypercalls)
 	}
+	// A guest may rewrite its own event-channel params (Xen lets it); dom0
+	// is still told the ports the hypervisor allocated.
+	d2.hvmParam(t, 0x6000, xen.DomIDSelf, xen.HVMParamStoreEvtchn, 999)
+	if r := d2.hypercall(xen.HypercallHVMOp, xen.HVMOpSetParam, 0x6000); r != 0 {
+		t.Fatalf("d2 setting its store port param = %d", r)
+	}
+	if _, l2 := d0.domainList(t, 8); len(l2) != 3 || l2[2].storePort != x.storePort {
+		t.Errorf("after d2 rewrote its param, dom0 is told store port %d, want %d", l2[2].storePort, x.storePort)
+	}
 
 	// Pause a runnable domain.
 	if r := d0.domctl(t, abi.OpDomainPause, 2); r != 0 {

@@ -24,18 +24,29 @@ func (h *Hypervisor) addEvents(d *Domain) error {
 	if d.Privileged {
 		return h.Events.SetPrivileged(id, true)
 	}
-	if dom0 := h.Privileged(); dom0 != nil {
-		console, err := h.Events.AllocUnbound(id, id, evtchn.DomID(dom0.ID))
-		if err != nil {
-			return err
-		}
-		store, err := h.Events.AllocUnbound(id, id, evtchn.DomID(dom0.ID))
-		if err != nil {
-			return err
-		}
-		d.params[xen.HVMParamConsoleEvtchn] = uint64(console)
-		d.params[xen.HVMParamStoreEvtchn] = uint64(store)
+	return h.allocBackEndPorts(d)
+}
+
+// allocBackEndPorts allocates the unbound ports a domain's console and
+// store back ends in dom0 will bind, when there is a dom0, and tells the
+// guest in its HVM params.
+func (h *Hypervisor) allocBackEndPorts(d *Domain) error {
+	dom0 := h.Privileged()
+	if dom0 == nil {
+		return nil
 	}
+	id := evtchn.DomID(d.ID)
+	console, err := h.Events.AllocUnbound(id, id, evtchn.DomID(dom0.ID))
+	if err != nil {
+		return err
+	}
+	store, err := h.Events.AllocUnbound(id, id, evtchn.DomID(dom0.ID))
+	if err != nil {
+		return err
+	}
+	d.consolePort, d.storePort = console, store
+	d.params[xen.HVMParamConsoleEvtchn] = uint64(console)
+	d.params[xen.HVMParamStoreEvtchn] = uint64(store)
 	return nil
 }
 

@@ -285,8 +285,7 @@ func (h *Hypervisor) hvmOp(v *VCPU, cmd, arg uint64) int64 {
 	if !v.Dom.isSelf(dom) {
 		return errno(xen.EPERM)
 	}
-	const maxParam = 64 // HVM_NR_PARAMS is smaller in every Xen release
-	if index >= maxParam {
+	if index >= xen.HVMNrParams {
 		return errno(xen.EINVAL)
 	}
 	if cmd == xen.HVMOpGetParam {
@@ -296,7 +295,7 @@ func (h *Hypervisor) hvmOp(v *VCPU, cmd, arg uint64) int64 {
 		}
 		return 0
 	}
-	if e := guestSetParam(index); e != 0 {
+	if e := guestSetParam(index, value); e != 0 {
 		return errno(e)
 	}
 	if index == xen.HVMParamCallbackIRQ {
@@ -334,15 +333,30 @@ func (h *Hypervisor) fillHypercallCache(v *VCPU) {
 }
 
 // guestSetParam says whether a domain may set one of its own HVM
-// parameters: 0, or the errno Xen gives (hvm_allow_set_param in Xen's
-// xen/arch/x86/hvm/hvm.c). The store's and console's pages are the
-// toolstack's to set (tamavisor's, at creation), their event channels the
-// guest's too; deprecated parameters are -EINVAL, ALTP2M read-only.
-func guestSetParam(index uint32) int {
+// parameters to a value: 0, or the errno Xen gives (hvm_allow_set_param
+// and hvm_set_param in Xen's xen/arch/x86/hvm/hvm.c). The store's and
+// console's pages are the toolstack's to set (tamavisor's, at creation),
+// their event channels the guest's too; deprecated parameters are -EINVAL,
+// ALTP2M read-only. The values Xen checks are checked as Xen does.
+func guestSetParam(index uint32, value uint64) int {
 	switch index {
-	case xen.HVMParamCallbackIRQ, xen.HVMParamVM86TSS, xen.HVMParamVM86TSSSized,
-		xen.HVMParamACPIIOPortsLocation, xen.HVMParamVMGenerationIDAddr,
-		xen.HVMParamStoreEvtchn, xen.HVMParamConsoleEvtchn, xen.HVMParamX87FIPWidth:
+	case xen.HVMParamX87FIPWidth:
+		if value != 0 && value != 4 && value != 8 {
+			return xen.EINVAL
+		}
+		return 0
+	case xen.HVMParamVM86TSS:
+		if value != uint64(uint32(value)) {
+			return xen.EINVAL // hardware would truncate it
+		}
+		return 0
+	case xen.HVMParamVM86TSSSized:
+		if value>>32 < tss32Size {
+			return xen.EINVAL
+		}
+		return 0
+	case xen.HVMParamCallbackIRQ, xen.HVMParamACPIIOPortsLocation, xen.HVMParamVMGenerationIDAddr,
+		xen.HVMParamStoreEvtchn, xen.HVMParamConsoleEvtchn:
 		return 0
 	case xen.HVMParamAltP2M:
 		return xen.EEXIST
@@ -354,6 +368,10 @@ func guestSetParam(index uint32) int {
 	}
 	return xen.EPERM
 }
+
+// tss32Size is sizeof(struct tss32), a 32-bit task-state segment (SDM Vol.
+// 3A 9.2.1): the least HVM_PARAM_VM86_TSS_SIZED may give.
+const tss32Size = 104
 
 // xenVersion: XENVER_version returns major<<16 | minor (public/version.h).
 // Both commands it knows are constant (constantHypercalls). The command is

@@ -302,7 +302,7 @@ func TestHVMOpParams(t *testing.T) {
 	}
 	e.wantAdvanced(t)
 	// The domain may name itself by its ID.
-	e.hvmParam(t, arg, 1, xen.HVMParamX87FIPWidth, 0xffff_ffff_ffff_ffff)
+	e.hvmParam(t, arg, 1, xen.HVMParamX87FIPWidth, 8)
 	if r := e.hypercall(xen.HypercallHVMOp, xen.HVMOpSetParam, arg); r != 0 {
 		t.Fatalf("set_param with the domain's own ID = %d", r)
 	}
@@ -310,7 +310,7 @@ func TestHVMOpParams(t *testing.T) {
 	for _, tt := range []struct {
 		index uint32
 		want  uint64
-	}{{xen.HVMParamStoreEvtchn, 0x1234}, {xen.HVMParamX87FIPWidth, ^uint64(0)}, {xen.HVMParamStorePFN, 0x77}, {xen.HVMParamConsolePFN, 0}, {63, 0}} {
+	}{{xen.HVMParamStoreEvtchn, 0x1234}, {xen.HVMParamX87FIPWidth, 8}, {xen.HVMParamStorePFN, 0x77}, {xen.HVMParamConsolePFN, 0}, {xen.HVMNrParams - 1, 0}} {
 		e.hvmParam(t, arg, xen.DomIDSelf, tt.index, 0xdead)
 		if r := e.hypercall(xen.HypercallHVMOp, xen.HVMOpGetParam, arg); r != 0 {
 			t.Fatalf("get_param %d = %d", tt.index, r)
@@ -347,7 +347,9 @@ func TestHVMOpErrors(t *testing.T) {
 		// What the guest may not set on itself (Xen's hvm_allow_set_param).
 		{"the store's page", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMParamStorePFN, 0x6000, eperm},
 		{"the console's page", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMParamConsolePFN, 0x6000, eperm},
-		{"an unknown parameter", xen.HVMOpSetParam, xen.DomIDSelf, 63, 0x6000, eperm},
+		{"an unknown parameter", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMNrParams - 1, 0x6000, eperm},
+		{"index HVM_NR_PARAMS", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMNrParams, 0x6000, einval},
+		{"index HVM_NR_PARAMS, get", xen.HVMOpGetParam, xen.DomIDSelf, xen.HVMNrParams, 0x6000, einval},
 		{"a deprecated parameter", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMParamNestedHVM, 0x6000, einval},
 		{"a read-only parameter", xen.HVMOpSetParam, xen.DomIDSelf, xen.HVMParamAltP2M, 0x6000, -xen.EEXIST},
 	} {

@@ -157,19 +157,12 @@ func (w *world) addDomain(tb testing.TB, id uint16, name string, memMiB int, pri
 	if err := h.Events.AddDomain(eid, sharedPage{w.frame(d.sharedInfo)}, 1); err != nil {
 		tb.Fatalf("events: %v", err)
 	}
-	dom0 := h.Privileged()
 	if priv {
 		if err := h.Events.SetPrivileged(eid, true); err != nil {
 			tb.Fatal(err)
 		}
-	} else if dom0 != nil {
-		for _, param := range []uint32{xen.HVMParamConsoleEvtchn, xen.HVMParamStoreEvtchn} {
-			p, err := h.Events.AllocUnbound(eid, eid, evtchn.DomID(dom0.ID))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			d.params[param] = uint64(p)
-		}
+	} else if err := h.allocBackEndPorts(d); err != nil {
+		tb.Fatal(err)
 	}
 
 	// addGrants.
@@ -180,7 +173,7 @@ func (w *world) addDomain(tb testing.TB, id uint16, name string, memMiB int, pri
 		t.gpas = append(t.gpas, 0)
 		t.pages = append(t.pages, w.frame(pa))
 	}
-	if dom0 != nil && !priv {
+	if dom0 := h.Privileged(); dom0 != nil && !priv {
 		le.PutUint32(t.entry(grant.ReservedConsole)[4:], uint32(d.ConsoleGPA>>12))
 		cas32(t.entry(grant.ReservedConsole), 0, grant.Header(grant.GTFPermitAccess, grant.DomID(dom0.ID)))
 		le.PutUint32(t.entry(grant.ReservedStore)[4:], uint32(d.StoreGPA>>12))

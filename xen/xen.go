@@ -152,6 +152,7 @@ const (
 	HVMParamAltP2M                = 35 // read-only
 	HVMParamX87FIPWidth           = 36
 	HVMParamVM86TSSSized          = 37
+	HVMNrParams                   = 39 // HVM_NR_PARAMS: indexes are below it
 
 	// HVM_PARAM_CALLBACK_IRQ values: the type in bits 63:56; type 2
 	// (HVM_PARAM_CALLBACK_TYPE_VECTOR) delivers upcalls as this vector.
