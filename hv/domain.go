@@ -81,7 +81,7 @@ type Domain struct {
 	// is told these).
 	ConsoleGPA, StoreGPA   uint64
 	consolePort, storePort evtchn.Port
-	memoryMap            []loader.MemoryRegion
+	memoryMap              []loader.MemoryRegion
 
 	// sharedInfo is the frame of its shared_info page (public/xen.h),
 	// mapped where the guest asks (XENMEM_add_to_physmap), at sharedGPA.
