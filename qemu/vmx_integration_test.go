@@ -32,7 +32,8 @@ const domainScenarios = "tamavisor.irqtest=1 tamavisor.domains=" +
 	"+hostile,name=cpuidspin,args=cpuidspin,budget=300" +
 	"+hostile,name=cpuidstep,args=cpuidstep" +
 	"+hostile,name=usercall,args=usercall" +
-	"+hostile,name=regs1,args=regs~one+hostile,name=regs2,args=regs~two"
+	"+hostile,name=regs1,args=regs~one+hostile,name=regs2,args=regs~two" +
+	"+hello,name=tiny,mem=6"
 
 func TestBochsDomains(t *testing.T) {
 	t.Parallel()
@@ -97,6 +98,10 @@ func TestBochsDomains(t *testing.T) {
 		`^d13\.regs2: regs: 16 rounds with pattern 0x[0-9a-f]+, registers intact$`,
 		`^hv: d12\.regs1: stats: .*VMX-preemption timer expired [1-9]`,
 		`^hv: d13\.regs2: stats: .*VMX-preemption timer expired [1-9]`,
+		// A Go domain whose RAM leaves its runtime no heap arena stops
+		// at boot and says why.
+		`^d14\.tiny: boot: the Go runtime's region is to be sized from the PVH memory map, but start_info gives no RAM at RamStart that leaves a 4 MiB heap arena`,
+		`^hv: d14\.tiny: halted with interrupts disabled and no timer set: it can never wake$`,
 
 		`^hv: power-off status=0$`)
 

@@ -45,7 +45,7 @@ var (
 var (
 	msgNoLongMode = "boot: this CPU has no 64-bit long mode (CPUID.80000001H:EDX.LM[bit 29] = 0); tamavisor needs an x86-64 CPU. Halted.\r\n\x00"
 	msgNoRDRAND   = "boot: this CPU has no RDRAND (CPUID.01H:ECX.RDRAND[bit 30] = 0), which the Go runtime needs for its random seed. Halted.\r\n\x00"
-	msgNoMap      = "boot: the Go runtime's region is to be sized from the PVH memory map, but start_info has none with RAM at RamStart (and a MiB above it, below any module). Halted.\r\n\x00"
+	msgNoMap      = "boot: the Go runtime's region is to be sized from the PVH memory map, but start_info gives no RAM at RamStart that leaves a 4 MiB heap arena above the image (below any module and the g0 stack): give the domain more memory. Halted.\r\n\x00"
 	msgNoRAM      = "boot: too little memory: no RAM answers at 0x\x00"
 	msgNoRAM2     = ", the top of the Go runtime's region (for the hypervisor: boot/layout.go). Halted.\r\n\x00"
 )
@@ -53,7 +53,8 @@ var (
 // SizeFromMemoryMap, as runtime/goos.RamSize, has the entry code size the
 // Go runtime's region from the PVH start_info memory map: from RamStart to
 // the end of the RAM region that holds it, or to the lowest boot module
-// above RamStart if that is lower, in whole MiB, below 4 GiB (Go domains).
+// above RamStart if that is lower, in whole MiB, below 3 GiB (Go domains).
+// A region with no room for a 4 MiB heap arena halts with a message.
 const SizeFromMemoryMap = ^uint64(0)
 
 // cpuinit is the image's first instruction (entry_amd64.s).

@@ -256,8 +256,11 @@ TEXT ·start64(SB),NOSPLIT|NOFRAME,$0
 	// +40, memmap_entries at +48, version 1; entries {addr, size, type}
 	// of 24 bytes, type 1 RAM), or to the lowest module above RamStart
 	// (modlist_paddr at +16, nr_modules at +12; entries of 32 bytes,
-	// paddr first) if that is lower, in whole MiB, below 4 GiB (the
-	// identity map's end).
+	// paddr first) if that is lower, in whole MiB, below 3 GiB (where the
+	// identity map turns uncacheable, for MMIO). It must leave a 4 MiB
+	// heap arena, 4 MiB aligned, between the image's end and the g0
+	// stack (runtime/malloc.go heapArenaBytes; the stack RamStackOffset
+	// below the region's end, 64 KiB deep).
 	CMPQ	runtime∕goos·RamSize(SB), $-1
 	JNE	sized
 	MOVL	·bootInfo(SB), BX
@@ -304,14 +307,22 @@ nextmodule:
 	DECL	CX
 	JMP	module
 modulesdone:
-	MOVQ	$0x100000000, AX
+	MOVQ	$0xc0000000, AX
 	CMPQ	R9, AX
-	JLS	under4g
+	JLS	under3g
 	MOVQ	AX, R9
-under4g:
+under3g:
 	ANDQ	$~0xfffff, R9
+	MOVQ	R9, AX
+	SUBQ	runtime∕goos·RamStackOffset(SB), AX
+	SUBQ	$0x10000, AX			// the g0 stack's bottom
+	MOVQ	$runtime·end(SB), DX
+	ADDQ	$(4<<20-1), DX
+	ANDQ	$~(4<<20-1), DX
+	ADDQ	$(4<<20), DX			// the first arena's end
+	CMPQ	AX, DX
+	JCS	nomap
 	SUBQ	R8, R9
-	JLS	nomap				// not even a MiB
 	MOVQ	R9, runtime∕goos·RamSize(SB)
 sized:
 	// RAM must answer at the top of the Go region, where the g0 stack goes.

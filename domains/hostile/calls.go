@@ -219,8 +219,11 @@ func regsIntact(cmdline string) int {
 		fmt.Println("regs: usage: regs SEED")
 		return 1
 	}
-	if _, _, ecx, _ := x86.CPUID(1, 0); ecx&(1<<28) == 0 || ecx&(1<<26) == 0 {
-		fmt.Println("regs: the CPU offers no AVX or XSAVE (CPUID.1:ECX[28], [26])")
+	_, _, ecx, _ := x86.CPUID(1, 0)
+	_, ebx7, _, _ := x86.CPUID(7, 0)
+	xcr0, _, _, _ := x86.CPUID(0xd, 0)
+	if ecx&(1<<28) == 0 || ecx&(1<<26) == 0 || ebx7&(1<<5) == 0 || xcr0&(1<<2) == 0 {
+		fmt.Println("regs: needs AVX, AVX2 (VPBROADCASTQ), XSAVE and AVX state: CPUID.1:ECX[28], CPUID.7:EBX[5], CPUID.1:ECX[26], CPUID.0DH:EAX[2]")
 		return 1
 	}
 	// CR4.OSXSAVE enables AVX instructions (SDM Vol. 3A 2.5, 13.3); XCR0 is
