@@ -47,7 +47,8 @@ func userReturnAddr() uint64
 var userFlags uint64
 
 // regsRound fills the general-purpose and YMM registers with a pattern,
-// optionally makes a hypercall, spins with interrupts off while the
-// hypervisor preempts it, and reports which registers changed (bit n: GPR
-// n, bit 16+n: YMMn); see hostile_amd64.s.
-func regsRound(pattern, spins uint64, call bool) (bad uint64)
+// makes a hypercall if call says so (1: one the hypervisor's Go side
+// answers, 2: one the exit assembly answers), spins with interrupts off
+// while the hypervisor preempts it, and reports which registers changed
+// (bit n: GPR n, bit 16+n: YMMn); see hostile_amd64.s.
+func regsRound(pattern, spins uint64, call uint8) (bad uint64)

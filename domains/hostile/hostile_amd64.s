@@ -128,16 +128,17 @@ TEXT ·userReturnAddr(SB),NOSPLIT,$0-8
 	MOVQ	AX, ret+0(FP)
 	RET
 
-// func regsRound(pattern, spins uint64, call bool) (bad uint64)
+// func regsRound(pattern, spins uint64, call uint8) (bad uint64)
 // regsRound fills RCX, RDX, RBX, RBP, RSI, RDI and R8-R15 with pattern ^
 // n<<56 (n the register's number, SDM Vol. 3C Table 28-3) and YMM0-15 with
-// pattern+n+1 in every lane; optionally makes a hypercall (xen_version
-// with RDI as its command: -ENOSYS from the hypervisor's Go side, after
-// its XSAVE switch); spins with interrupts off (the VMX preemption timer
-// still gives the CPU to other domains); then checks every one of them.
-// bad has bit n set for GPR n and bit 16+n for YMMn that changed. RAX (the
-// hypercall's result and the counter) and RSP are not checked. It needs
-// CR4.OSXSAVE (AVX).
+// pattern+n+1 in every lane; makes a hypercall if call says so (1:
+// xen_version with RDI as its command, -ENOSYS from the hypervisor's Go
+// side after its XSAVE switch; 2: RDI 0, XENVER_version, which the exit
+// assembly answers without Go); spins with interrupts off (the VMX
+// preemption timer still gives the CPU to other domains); then checks
+// every one of them. bad has bit n set for GPR n and bit 16+n for YMMn
+// that changed. RAX (the hypercall's result and the counter) and RSP are
+// not checked. It needs CR4.OSXSAVE and AVX2.
 TEXT ·regsRound(SB),NOSPLIT,$104-32
 	MOVQ	BP, saveBP-8(SP)
 	MOVQ	R12, save12-16(SP)
@@ -181,6 +182,9 @@ TEXT ·regsRound(SB),NOSPLIT,$104-32
 	GPR_SET(R15, 15)
 	CMPB	call+16(FP), $0
 	JEQ	spin
+	CMPB	call+16(FP), $2
+	JNE	2(PC)
+	XORQ	DI, DI				// XENVER_version (public/version.h)
 	MOVQ	$17, AX				// xen_version (public/xen.h), command RDI
 	BYTE $0x0f; BYTE $0x01; BYTE $0xc1	// VMCALL
 spin:
@@ -193,7 +197,15 @@ loop:
 	GPR_CHECK(BX, 3)
 	GPR_CHECK(BP, 5)
 	GPR_CHECK(SI, 6)
+	CMPB	call+16(FP), $2
+	JEQ	rdi0
 	GPR_CHECK(DI, 7)
+	JMP	rdidone
+rdi0:
+	TESTQ	DI, DI				// the fast path's call left RDI 0
+	JEQ	rdidone
+	BTSQ	$7, bad-48(SP)
+rdidone:
 	GPR_CHECK(R8, 8)
 	GPR_CHECK(R9, 9)
 	GPR_CHECK(R10, 10)
