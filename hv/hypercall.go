@@ -402,7 +402,13 @@ func (h *Hypervisor) tamavisorOp(v *VCPU, a [5]uint64) int64 {
 			name, vec, a[3], a[2], a[4])
 		return 0
 	case xen.TamavisorPrintStats:
-		h.PrintStats(v.Dom.Label())
+		// Other domains' activity is the control domain's to see, as
+		// in Xen: another domain gets its own line.
+		if v.Dom.Privileged {
+			h.PrintStats(v.Dom.Label())
+		} else {
+			h.printDomainStats(v.Dom)
+		}
 		return 0
 	}
 	return h.domctl(v, a[0], a)

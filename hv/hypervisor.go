@@ -121,12 +121,17 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 			return nil, fmt.Errorf("no domain image %q (the hypervisor carries %v)", sp.Image, h.imageNames())
 		}
 	}
-	id := h.nextID
+	var id uint16
 	if sp.Privileged {
 		if h.Privileged() != nil {
 			return nil, fmt.Errorf("%s: there is already a privileged domain", sp.Name)
 		}
 		id = 0 // dom0, as in Xen
+	} else {
+		var ok bool
+		if id, ok = h.freeID(); !ok {
+			return nil, fmt.Errorf("%s: every domain id below %#x is in use", sp.Name, xen.DomIDFirstReserved)
+		}
 	}
 	if sp.Weight == 0 {
 		sp.Weight = DefaultWeight
@@ -201,7 +206,7 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 		return d, err
 	}
 	if !sp.Privileged {
-		h.nextID++
+		h.nextID = id + 1
 	}
 	if err := h.Sched.Add(d.VCPU.sid, sched.DomID(d.ID), d.Weight, d.Cap); err != nil {
 		return d, fmt.Errorf("scheduler: %w", err)
@@ -218,6 +223,28 @@ func (h *Hypervisor) CreateDomain(sp Spec) (d *Domain, err error) {
 	h.Log.Printf("%s: created: %d MiB, entry 0x%x (%s), %d EPT tables, weight %d, cap %d%%%s, command line %q",
 		d.Label(), sp.MemMiB, img.Entry.Addr, img.Entry.Mode, d.tables.held, d.Weight, d.Cap, priv, sp.Args)
 	return d, nil
+}
+
+// freeID returns the id for a new unprivileged domain: the first one from
+// nextID that no domain holds (a dying one included), wrapping from the
+// last below DOMID_FIRST_RESERVED (public/xen.h) to 1, as Xen hands out
+// domain ids; false when all are taken.
+func (h *Hypervisor) freeID() (uint16, bool) {
+	inUse := make(map[uint16]bool, len(h.domains))
+	for _, d := range h.domains {
+		inUse[d.ID] = true
+	}
+	id := h.nextID
+	for range xen.DomIDFirstReserved - 1 {
+		if id == 0 || id >= xen.DomIDFirstReserved {
+			id = 1
+		}
+		if !inUse[id] {
+			return id, true
+		}
+		id++
+	}
+	return 0, false
 }
 
 // imageNames lists the images the hypervisor carries, for error messages.
@@ -345,8 +372,13 @@ func (h *Hypervisor) PrintStats(who string) {
 	}
 	h.Log.Printf("stats (asked by %s): %d domains, %d frames free", who, len(h.domains), free)
 	for _, d := range h.domains {
-		h.Log.Printf("%s: %s: %s", d.Label(), d.State, d.Stats.String(h.Clock))
+		h.printDomainStats(d)
 	}
+}
+
+// printDomainStats prints one domain's exit statistics.
+func (h *Hypervisor) printDomainStats(d *Domain) {
+	h.Log.Printf("%s: %s: %s", d.Label(), d.State, d.Stats.String(h.Clock))
 }
 
 // Kill ends a domain for a reason the hypervisor found; the scheduler

@@ -40,8 +40,9 @@ const (
 	// RSI = vector, RDX = error code, R10 = RIP, R8 = CR2. The hypervisor
 	// reports it and ends the domain (it does not return).
 	TamavisorGuestFault = 1
-	// TamavisorPrintStats prints every domain's exit statistics on the
-	// hypervisor's console (statistics on demand).
+	// TamavisorPrintStats prints the caller's exit statistics on the
+	// hypervisor's console, every domain's for the privileged domain
+	// (statistics on demand).
 	TamavisorPrintStats = 2
 )
 

@@ -261,8 +261,9 @@ func Hypercall(nr, a1, a2, a3, a4, a5 uint64) int64 {
 	return hypercall(nr, a1, a2, a3, a4, a5)
 }
 
-// PrintStats asks tamavisor to print every domain's exit statistics on its
-// console (tamavisor_op print_stats; see docs/hypercalls.md).
+// PrintStats asks tamavisor to print this domain's exit statistics (every
+// domain's, for the privileged domain) on its console (tamavisor_op
+// print_stats; see docs/hypercalls.md).
 func PrintStats() {
 	if onTamavisor {
 		flushConsole()
