@@ -83,8 +83,8 @@ func DecodeDomainCreate(b []byte) (*DomainCreate, error) {
 		ArgsLen: le.Uint32(b[76:]), Args: le.Uint64(b[80:]), ELF: le.Uint64(b[88:]), ELFLen: le.Uint64(b[96:]),
 	}
 	switch {
-	case c.Name == "" || strings.ContainsAny(c.Name, " :\x00"):
-		return nil, fmt.Errorf("domain_create: bad name %q", c.Name)
+	case !ValidName(c.Name):
+		return nil, fmt.Errorf("domain_create: bad name %q (printable ASCII, no space or ':')", c.Name)
 	case c.Image == "" && c.ELF == 0:
 		return nil, errors.New("domain_create: neither an image name nor an ELF buffer")
 	case c.ELF != 0 && (c.ELFLen == 0 || c.ELFLen > MaxImageSize):
@@ -211,3 +211,18 @@ const (
 	StorePageFromEnd   = 2 // the store ring is the one before it
 	SpecialPages       = 2
 )
+
+// ValidName says whether a domain name is acceptable: 1-31 bytes of
+// printable ASCII without space or ':' (the console prefixes every line
+// with "d<id>.<name>:", which a control character or a colon could forge).
+func ValidName(name string) bool {
+	if name == "" || len(name) >= NameSize {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7f || c == ':' {
+			return false
+		}
+	}
+	return true
+}

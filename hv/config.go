@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"tamavisor/abi"
 )
 
 // Spec describes a domain to create, as the hypervisor's command line gives
@@ -75,8 +77,8 @@ func ParseSpecs(s string) ([]Spec, error) {
 			var err error
 			switch k {
 			case "name":
-				if v == "" || strings.ContainsAny(v, " :") {
-					err = fmt.Errorf("bad name %q", v)
+				if !abi.ValidName(v) {
+					err = fmt.Errorf("bad name %q (printable ASCII, no space or ':', under %d bytes)", v, abi.NameSize)
 				}
 				sp.Name = v
 			case "mem":

@@ -85,6 +85,8 @@ func TestParseSpecsErrors(t *testing.T) {
 		{"a,name=", []string{"domain 1 (a)", `bad name ""`}},
 		{"a,name=x~y", nil}, // '~' is only a space in args: accepted, see below
 		{"a,name=x:y", []string{"domain 1 (a)", `bad name "x:y"`}},
+		{"a,name=x\ty", []string{"domain 1 (a)", `bad name "x\ty"`}},
+		{"a,name=" + strings.Repeat("n", 32), []string{"domain 1 (a)", "bad name", "under 32 bytes"}},
 		{"a+b,mem=1", []string{"domain 2 (b)", "mem=1 MiB"}},
 		{"a+b+c,name=", []string{"domain 3 (c)", "bad name"}},
 	}

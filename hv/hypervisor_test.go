@@ -2,6 +2,7 @@ package hv
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"tamavisor/abi"
 	"tamavisor/hv/loader"
 	"tamavisor/mem"
+	"tamavisor/xen"
 )
 
 // A domain's modules go to the top of its RAM, below the special pages and
@@ -58,6 +60,27 @@ func TestLoadModules(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v above 0x%x: error %v, want %q", tt.mods, tt.imageEnd, err, tt.want)
+		}
+	}
+}
+
+// Domain ids go up from the last one given, skip those in use, and wrap
+// below DOMID_FIRST_RESERVED to 1, as Xen's do.
+func TestFreeID(t *testing.T) {
+	w := newWorld(t, 24, false)
+	h := w.h
+	for _, id := range []uint16{1, 2, 4} {
+		w.addDomain(t, id, fmt.Sprintf("d%d", id), 2, false)
+	}
+	for _, tt := range []struct {
+		next, want uint16
+	}{
+		{1, 3}, {3, 3}, {4, 5}, {xen.DomIDFirstReserved - 1, xen.DomIDFirstReserved - 1},
+		{xen.DomIDFirstReserved, 3}, {0, 3}, {0xffff, 3},
+	} {
+		h.nextID = tt.next
+		if got, ok := h.freeID(); !ok || got != tt.want {
+			t.Errorf("nextID %#x: freeID = %#x, %v; want %#x", tt.next, got, ok, tt.want)
 		}
 	}
 }
