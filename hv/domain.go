@@ -39,7 +39,8 @@ type Domain struct {
 	Spec  Spec
 	State DomainState
 
-	// MemSize is the guest's RAM: GPAs [0, MemSize).
+	// MemSize is the guest's RAM: GPAs [0, MemSize), in chunks of host
+	// frames sorted by GPA and adjacent (buildMemory's order).
 	MemSize uint64
 	chunks  []memChunk
 	EPT     *ept.EPT
@@ -113,11 +114,22 @@ func (d *Domain) ramFrame(gpa uint64) (uint64, bool) {
 func (d *Domain) isSelf(id uint16) bool { return id == xen.DomIDSelf || id == d.ID }
 
 // ramHPA returns the host frame backing the domain's RAM at a
-// guest-physical page, whatever its EPT maps there now.
+// guest-physical page, whatever its EPT maps there now. The chunks are
+// searched by halves: a domain built of single frames has a million of
+// them for 4 GiB, and grant copies look up two frames per operation.
 func (d *Domain) ramHPA(gpa uint64) (uint64, bool) {
 	gpa &^= mem.PageSize - 1
-	for _, c := range d.chunks {
-		if gpa >= c.gpa && gpa-c.gpa < c.size {
+	lo, hi := 0, len(d.chunks) // the first chunk ending above gpa is in [lo, hi]
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if c := &d.chunks[mid]; c.gpa+c.size > gpa {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if lo < len(d.chunks) {
+		if c := &d.chunks[lo]; gpa >= c.gpa {
 			return c.hpa + (gpa - c.gpa), true
 		}
 	}

@@ -84,3 +84,34 @@ func TestFreeID(t *testing.T) {
 		}
 	}
 }
+
+// ramHPA finds the frame behind any RAM page, in chunks of either size,
+// and nothing outside RAM.
+func TestRamHPA(t *testing.T) {
+	d := &Domain{}
+	gpa, hpa := uint64(0), uint64(0x4000_0000)
+	for i := 0; i < 1000; i++ {
+		size := uint64(mem.PageSize)
+		if i%3 == 0 {
+			size = 2 << 20
+		}
+		d.chunks = append(d.chunks, memChunk{gpa: gpa, hpa: hpa, size: size})
+		gpa, hpa = gpa+size, hpa+size+mem.PageSize // host frames not adjacent
+	}
+	d.MemSize = gpa
+	for _, c := range d.chunks {
+		for _, off := range []uint64{0, mem.PageSize - 1, c.size - 1} {
+			if got, ok := d.ramHPA(c.gpa + off); !ok || got != c.hpa+off&^(mem.PageSize-1) {
+				t.Fatalf("ramHPA(%#x) = %#x, %v; want %#x", c.gpa+off, got, ok, c.hpa+off&^(mem.PageSize-1))
+			}
+		}
+	}
+	for _, out := range []uint64{d.MemSize, d.MemSize + 1<<20, ^uint64(0)} {
+		if got, ok := d.ramHPA(out); ok {
+			t.Errorf("ramHPA(%#x) = %#x outside RAM", out, got)
+		}
+	}
+	if _, ok := (&Domain{}).ramHPA(0); ok {
+		t.Error("a domain without RAM has a frame")
+	}
+}
