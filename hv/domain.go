@@ -68,7 +68,7 @@ type Domain struct {
 	// (HVM_PARAM_CALLBACK_IRQ), 0 if none.
 	CallbackVector uint8
 	params         map[uint32]uint64
-	msrWarnings    int
+	warnings       int // what the hypervisor said about its bad requests (warn)
 
 	// Privileged marks dom0: domain control, and the console and store
 	// back ends of the others.

@@ -350,19 +350,31 @@ func handleWRMSR(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	v.advance()
 }
 
-// msrFault injects #GP for a refused MSR access and says so (the first few
-// times per domain).
+// msrFault injects #GP for a refused MSR access and says so (warn).
 func (h *Hypervisor) msrFault(v *VCPU, err error) {
 	var f *msrFault
 	if !errors.As(err, &f) {
 		h.Kill(v.Dom, "MSR access: %v", err)
 		return
 	}
-	if v.Dom.msrWarnings < 8 {
-		v.Dom.msrWarnings++
-		h.Log.Printf("%s: %v: #GP", v.Dom.Label(), f)
-	}
+	h.warn(v.Dom, "%v: #GP", f)
 	v.inject(vmx.VectorGP)
+}
+
+// maxWarnings bounds the lines the hypervisor prints about one domain's
+// refused requests: a guest repeating one cannot fill the serial line,
+// which every domain waits on.
+const maxWarnings = 8
+
+// warn prints a line about a domain's refused request, the first
+// maxWarnings times, then says that the rest go unprinted.
+func (h *Hypervisor) warn(d *Domain, format string, args ...any) {
+	switch d.warnings++; {
+	case d.warnings <= maxWarnings:
+		h.Log.Printf("%s: %s", d.Label(), fmt.Sprintf(format, args...))
+	case d.warnings == maxWarnings+1:
+		h.Log.Printf("%s: more refused requests; they are no longer printed", d.Label())
+	}
 }
 
 // handleXSETBV accepts an XCR0 equal to the one the host runs with (the

@@ -112,7 +112,7 @@ func (h *Hypervisor) addToPhysmap(d *Domain, space uint32, idx, gpfn uint64) int
 		return errno(xen.EBUSY)
 	}
 	if err := h.mapPage(d, gpa, hpa, ept.RW); err != nil {
-		h.Log.Printf("%s: add_to_physmap space %d index %d at GPA 0x%x: %v", d.Label(), space, idx, gpa, err)
+		h.warn(d, "add_to_physmap space %d index %d at GPA 0x%x: %v", space, idx, gpa, err)
 		return errno(xen.EINVAL)
 	}
 	// The page leaves its old place, if it is still there: another page

@@ -303,8 +303,17 @@ func TestMSRFaultLogBounded(t *testing.T) {
 		e.rdmsr(uint64(0x1000 + i))
 		e.wantInjected(t, injectGP)
 	}
-	if n := len(e.lines("hv: d1.test: RDMSR")); n != 8 {
-		t.Errorf("%d log lines for 20 faults, want 8", n)
+	if n := len(e.lines("hv: d1.test: RDMSR")); n != maxWarnings {
+		t.Errorf("%d log lines for 20 faults, want %d", n, maxWarnings)
+	}
+	if n := len(e.lines("hv: d1.test: more refused requests; they are no longer printed")); n != 1 {
+		t.Errorf("%d lines say the rest go unprinted, want 1", n)
+	}
+	// The bound is the domain's, across kinds of refusal.
+	before := len(e.lines("hv: "))
+	e.h.warn(e.d, "add_to_physmap refused")
+	if n := len(e.lines("hv: ")); n != before {
+		t.Errorf("a refusal after the bound was printed (%d lines, was %d)", n, before)
 	}
 }
 
