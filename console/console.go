@@ -8,12 +8,21 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
-// Console serializes lines onto a writer (the COM1 UART on hardware).
+// Console serializes lines onto a writer (the COM1 UART on hardware), or
+// into a transmit queue for a device (NewQueued, queue.go).
 type Console struct {
 	mu  sync.Mutex
 	out io.Writer
+
+	dev          Device
+	queue        []byte
+	head, queued int
+	waiting      atomic.Int64  // queued, for Queued without the lock
+	sent         atomic.Uint64 // bytes the device took, ever (Sent)
+	idle         func()
 }
 
 // New returns a console writing to out.
@@ -108,7 +117,11 @@ func (l *Logger) emit(line []byte) {
 	}
 	out = append(out, '\n')
 	l.c.mu.Lock()
-	l.c.out.Write(out)
+	if l.c.queue != nil {
+		l.c.put(out)
+	} else {
+		l.c.out.Write(out)
+	}
 	l.c.mu.Unlock()
 }
 
