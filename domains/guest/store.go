@@ -194,17 +194,19 @@ func (s *Store) DomID() (DomID, error) {
 	return DomID(n), nil
 }
 
-// Rendezvous is where two domains that share only a tag meet: keys under
-// /rendezvous/<tag>, a directory dom0 opens to every domain. Each end
-// publishes numbers (domain ids, ports, grant references) and awaits the
-// other's.
+// Rendezvous is where two domains that share only a tag meet: keys
+// /rendezvous/<tag>-<name>, in the directory dom0 opens to every domain.
+// Each end publishes numbers (domain ids, ports, grant references) and
+// awaits the other's. The keys sit directly in that directory, owned by
+// whoever made them: a directory per tag would be owned by the end that
+// wrote first, and go, with every key in it, when that end's domain ended.
 type Rendezvous struct {
 	Store *Store
 	Tag   string
 }
 
 // Key returns the path of a rendezvous key.
-func (r Rendezvous) Key(name string) string { return "/rendezvous/" + r.Tag + "/" + name }
+func (r Rendezvous) Key(name string) string { return "/rendezvous/" + r.Tag + "-" + name }
 
 // Publish writes numbers under a key, separated by spaces.
 func (r Rendezvous) Publish(name string, v ...uint64) error {
@@ -215,10 +217,35 @@ func (r Rendezvous) Publish(name string, v ...uint64) error {
 	return r.Store.Write(r.Key(name), strings.Join(s, " "))
 }
 
+// Expect creates a key the other end (domain from) will publish, empty and
+// owned by this domain, with read and write access for from. A key goes
+// with the domain that owns it (the store removes a released domain's
+// nodes, as xenstored does): a key the other end created itself could be
+// gone, its domain ended, before this end reads it. Await waits for a
+// value in it.
+func (r Rendezvous) Expect(name string, from DomID) error {
+	me, err := r.Store.DomID()
+	if err != nil {
+		return err
+	}
+	if err := r.Store.Write(r.Key(name), ""); err != nil {
+		return err
+	}
+	return r.Store.SetPerms(r.Key(name), fmt.Sprintf("n%d", me), fmt.Sprintf("b%d", from))
+}
+
 // Await reads a key's numbers, waiting up to timeout for the other end to
-// write it.
+// write it (a key still empty, made by Expect, is not written yet).
 func (r Rendezvous) Await(name string, timeout time.Duration) ([]uint64, error) {
+	deadline := time.Now().Add(timeout)
 	v, err := r.Store.WaitRead(r.Key(name), timeout)
+	for err == nil && v == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		v, err = r.Store.Read(r.Key(name))
+	}
+	if err == nil && v == "" {
+		return nil, fmt.Errorf("guest: %s is still empty after %v", r.Key(name), timeout)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,8 @@
 // Command peer is a domain that exercises inter-domain communication with
 // another instance of itself, meeting it through the store: each pair shares
 // a tag, and the two ends write what the other needs (domain id, port, grant
-// reference) under /rendezvous/<tag>, the directory dom0 opens to all. Its
+// reference) as keys /rendezvous/<tag>-<name>, in the directory dom0 opens
+// to all (guest.Rendezvous). Its
 // command line names its part:
 //
 //	ping TAG N   send N event notifications to pong, one at a time, waiting
@@ -113,6 +114,15 @@ func (p *peer) publish(name string, v ...uint64) {
 	}
 }
 
+// expect makes a key the other end will publish this domain's
+// (Rendezvous.Expect), so that it outlives the other end: needed for the
+// last key each end reads, which the other publishes just before it ends.
+func (p *peer) expect(name string, from uint64) {
+	if err := p.rv.Expect(name, guest.DomID(from)); err != nil {
+		p.fatal("making %s for d%d: %v", p.rv.Key(name), from, err)
+	}
+}
+
 func (p *peer) await(name string) []uint64 {
 	v, err := p.rv.Await(name, timeout)
 	if err != nil {
@@ -128,6 +138,7 @@ func (p *peer) ping(n int) {
 	if len(pong) != 2 {
 		p.fatal("pong published %v, not a domid and a port", pong)
 	}
+	p.expect("pong-count", pong[0])
 	port, err := p.ev.BindInterdomain(guest.DomID(pong[0]), guest.Port(pong[1]))
 	if err != nil {
 		p.fatal("binding to d%d port %d: %v", pong[0], pong[1], err)
@@ -162,6 +173,7 @@ func (p *peer) ping(n int) {
 // pong allocates a port for ping and answers each notification.
 func (p *peer) pong(n int) {
 	ping := p.await("ping")
+	p.expect("ping-count", ping[0])
 	port, err := p.ev.AllocUnbound(guest.DomID(ping[0]))
 	if err != nil {
 		p.fatal("alloc_unbound for d%d: %v", ping[0], err)
@@ -199,6 +211,7 @@ func (p *peer) granter() {
 		p.fatal("grant table: %v", err)
 	}
 	peer := guest.DomID(p.await("grantee")[0])
+	p.expect("done", uint64(peer))
 	pages := guest.AllocPages(3)
 	copy(pages, fromA)
 	copy(pages[4096:], "read-only page of the granter")
