@@ -37,6 +37,7 @@ func SetACPIPowerOff(f func() error) { acpiPowerOff = f }
 // emulators' exit ports (only on an emulator), ACPI S5, and finally halts
 // the CPU with interrupts off. It never returns.
 func PowerOff(status int) {
+	Console.Drain()
 	print("hv: power-off status=", status, "\n")
 	consoleFlush()
 	if Emulator {
@@ -63,6 +64,7 @@ func Halt() {
 	if Emulator {
 		PowerOff(2)
 	}
+	Console.Drain()
 	print("hv: halted\n")
 	consoleFlush()
 	x86.Halt()

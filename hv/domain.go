@@ -69,6 +69,12 @@ type Domain struct {
 	CallbackVector uint8
 	params         map[uint32]uint64
 	warnings       int // what the hypervisor said about its bad requests (warn)
+	// consoleOut is its console output still in the console's queue: the
+	// lines it queued (where each ends in the console's stream, which
+	// console.Sent counts up to as the UART takes it), consoleOwn their
+	// bytes (consoleWaiting).
+	consoleOut []consoleSpan
+	consoleOwn int
 
 	// Privileged marks dom0: domain control, and the console and store
 	// back ends of the others.
@@ -107,6 +113,13 @@ func (d *Domain) ramFrame(gpa uint64) (uint64, bool) {
 		return hpa, true
 	}
 	return 0, false
+}
+
+// consoleSpan is output a domain queued on the console: n bytes ending at
+// end in the console's stream.
+type consoleSpan struct {
+	end uint64
+	n   int
 }
 
 // isSelf says whether a domain id in a guest's argument names d: its own

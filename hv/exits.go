@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"tamavisor/console"
 	"tamavisor/ept"
 	"tamavisor/vmx"
 	"tamavisor/xen"
@@ -289,6 +290,10 @@ const (
 	com1LSR = com1 + 5
 )
 
+// com1Need is the queue space a byte written to COM1 may need: it may end
+// a line of console.MaxLine bytes, which gets the domain's label.
+func com1Need(d *Domain) int { return console.MaxLine + len(d.Console.Source()) + 3 }
+
 // handleIO emulates port I/O for a domain that owns no device: COM1's
 // output, and otherwise nothing (reads return all ones, as from an empty
 // bus; writes are dropped).
@@ -303,7 +308,13 @@ func handleIO(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	if q.In {
 		val := mask
 		if q.Port == com1LSR {
-			val = 0x60 // THRE and TEMT: ready to send (PC16550D LSR)
+			// THRE and TEMT, ready to send (PC16550D LSR), while the
+			// console's queue has room for a line; busy otherwise, as
+			// a UART whose line is slow.
+			val = 0
+			if h.consoleFits(d, com1Need(d)) {
+				val = 0x60
+			}
 		}
 		if q.Size == 4 {
 			v.Regs.GPR[vmx.RAX] = val // a 32-bit result zero-extends into RAX (SDM Vol. 1 3.4.1.1)
@@ -314,7 +325,11 @@ func handleIO(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 		val := byte(v.Regs.GPR[vmx.RAX])
 		switch {
 		case q.Port == com1 && d.lcr&0x80 == 0: // THR when DLAB is clear
-			d.Console.Write([]byte{val})
+			// Written while LSR said busy, the byte is lost, as a real
+			// UART's overrun loses it.
+			if h.consoleFits(d, com1Need(d)) {
+				h.consoleWrite(d, []byte{val})
+			}
 		case q.Port == com1LCR:
 			d.lcr = val
 		}

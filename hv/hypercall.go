@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
+	"tamavisor/console"
 	"tamavisor/hv/evtchn"
 	"tamavisor/mem"
 	"tamavisor/vmx"
@@ -66,6 +68,16 @@ func handleVMCALL(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 		v.scratchUsed = 0
 	}
 	if v.Dom.State >= DomainDying {
+		return
+	}
+	if ret == retryHypercall {
+		// Not done yet: RIP stays on the VMCALL, RAX on the hypercall
+		// number, and the vCPU waits; woken, it makes the call again
+		// (as Xen's hypercall continuations do).
+		v.Dom.Stats.Hypercalls--
+		v.consoleWait = true
+		h.consoleWaiters++
+		h.block(v)
 		return
 	}
 	if long {
@@ -136,6 +148,66 @@ func faultErrno(err error) int64 {
 // maxConsoleWrite bounds one console_io write (Xen copies in chunks too).
 const maxConsoleWrite = 4096
 
+// retryHypercall is what a handler returns for a call that must wait and
+// be made again (no hypercall returns it: it is below every errno).
+const retryHypercall = math.MinInt64
+
+// consoleQuota bounds how much of one domain's output may wait in the
+// console's queue: the serial line is shared, so a domain writing faster
+// than it drains waits, and another domain's line waits behind at most
+// this much of its output (1.4 s at 115,200 baud).
+const consoleQuota = 16 << 10
+
+// consoleFits says whether a domain's console output needing need bytes of
+// the queue may go in now: the queue has room (reserve kept for the
+// hypervisor's lines), and the domain is within consoleQuota (or has
+// nothing waiting: one write bigger than the quota goes in alone).
+func (h *Hypervisor) consoleFits(d *Domain, need int) bool {
+	if h.Console.Room() < min(need, h.Console.Capacity()) {
+		return false
+	}
+	own := h.consoleWaiting(d)
+	return own == 0 || own+need <= consoleQuota
+}
+
+// consoleWaiting returns how many bytes of a domain's output are still in
+// the console's queue (a line counts until its last byte is sent).
+func (h *Hypervisor) consoleWaiting(d *Domain) int {
+	sent, i := h.Console.Sent(), 0
+	for ; i < len(d.consoleOut) && d.consoleOut[i].end <= sent; i++ {
+		d.consoleOwn -= d.consoleOut[i].n
+	}
+	if i > 0 {
+		d.consoleOut = append(d.consoleOut[:0], d.consoleOut[i:]...)
+	}
+	return d.consoleOwn
+}
+
+// consoleWrite writes a domain's output to its console and notes what of
+// it went into the queue (a partial line waits in the domain's logger).
+func (h *Hypervisor) consoleWrite(d *Domain, b []byte) {
+	c := h.Console
+	before := c.Sent() + uint64(c.Queued())
+	d.Console.Write(b)
+	if after := c.Sent() + uint64(c.Queued()); after > before {
+		d.consoleOut = append(d.consoleOut, consoleSpan{end: after, n: int(after - before)})
+		d.consoleOwn += int(after - before)
+	}
+}
+
+// consoleNeed is the queue space a console write of b needs at most: its
+// bytes, a "label: " prefix and newline for each line it ends or begins,
+// and a held-back partial line it may complete (console.MaxLine).
+func consoleNeed(d *Domain, b []byte) int {
+	lines := 1
+	for _, c := range b {
+		if c == '\n' {
+			lines++
+		}
+	}
+	return len(b) + lines*(len(d.Console.Source())+3) + console.MaxLine
+}
+
 // consoleIO: CONSOLEIO_write(count, buffer) prints on the domain's console
 // and returns count; CONSOLEIO_read has no input to give (public/xen.h).
 func (h *Hypervisor) consoleIO(v *VCPU, cmd, count, buf uint64) int64 {
@@ -148,7 +220,14 @@ func (h *Hypervisor) consoleIO(v *VCPU, cmd, count, buf uint64) int64 {
 		if err != nil {
 			return faultErrno(err)
 		}
-		v.Dom.Console.Write(b)
+		// The serial line is slow and shared: a write the console's
+		// queue cannot take now waits, in its own vCPU, rather than
+		// hold the CPU while the UART catches up.
+		if need := consoleNeed(v.Dom, b); !h.consoleFits(v.Dom, need) {
+			v.consoleNeed = need
+			return retryHypercall
+		}
+		h.consoleWrite(v.Dom, b)
 		return int64(count)
 	case xen.ConsoleIORead:
 		// The console's input is the privileged domain's (Xen:

@@ -42,6 +42,11 @@ type Hypervisor struct {
 	// by default it spins; on hardware the boot code installs a halt until
 	// the local APIC's deadline timer fires.
 	Idle func(deadline uint64)
+	// consoleWaiters counts the vCPUs blocked until the console's queue
+	// has room (VCPU.consoleWait); pumpTicks is how often, at most, the
+	// UART goes unfed while bytes wait (pumpConsole).
+	consoleWaiters      int
+	pumpTicks, nextPump uint64
 	// TakeInterrupts lets the host take the interrupts pending for it
 	// after an external-interrupt VM exit: x86.TakeInterrupts by default,
 	// the deadline timer's on hardware that has one (the tests count the
@@ -86,6 +91,7 @@ func New(cpu *vmx.Processor, frames *mem.Allocator, phys *mem.Phys, khz uint64, 
 	h.Sched = sched.New(1, sched.DefaultConfig(khz*1000))
 	h.vcpus = map[sched.VCPUID]*VCPU{}
 	h.Idle = pollIdle
+	h.pumpTicks = h.Clock.Ticks(pumpNanos)
 	h.TakeInterrupts = x86.TakeInterrupts
 	h.flushEPT = cpu.InvalidateEPT
 	h.cpuid = func(leaf, sub uint32) [4]uint32 {

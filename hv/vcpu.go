@@ -49,6 +49,10 @@ type VCPU struct {
 	procCtls  uint32    // primary processor-based controls (interrupt window)
 	yield     bool      // SCHEDOP_yield: end the slice
 	polling   bool      // blocked in SCHEDOP_poll, for pollPorts
+	// consoleWait: blocked until the console's queue takes consoleNeed
+	// bytes of the console_io write it will make again (retryHypercall).
+	consoleWait bool
+	consoleNeed int
 	// pollDeadline is the TSC deadline of that poll's timeout (0: none).
 	pollDeadline uint64
 	pollPorts    []evtchn.Port

@@ -158,3 +158,33 @@ func TestBochsDomains(t *testing.T) {
 		t.Errorf("the run loop took no host interrupt")
 	}
 }
+
+// A domain that writes to the console faster than the serial line (Bochs
+// models 115,200 baud: some 3,500 emulated instructions a byte) waits for
+// it in its own vCPU: a sleeping domain beside it wakes on time (with the
+// hypervisor waiting on the UART in the flooder's hypercalls, hello slept
+// 175 ms here), and every line of the flood arrives.
+func TestBochsConsoleFlood(t *testing.T) {
+	t.Parallel()
+	iso := filepath.Join(t.TempDir(), "flood.iso")
+	if err := testbed.MakeISO(image, testbed.GRUBConfig("multiboot2", "tamavisor.domains=hostile,name=flood,args=consoleflood~48+hello"), iso); err != nil {
+		t.Fatal(err)
+	}
+	res := bootImage(t, testbed.Config{Emulator: testbed.Bochs, Boot: testbed.ISO, ISO: iso, CPU: "corei7_skylake_x",
+		MemoryMiB: 512, CPUs: 1, Timeout: 6 * time.Minute})
+	expect(t, res,
+		`^d1\.flood: consoleflood: 48 lines of 1000 bytes written in \d+ ms$`,
+		`^hv: d1\.flood: shut down: poweroff \(exit status 0\)$`,
+		`^hv: d2\.hello: shut down: poweroff \(exit status 0\)$`,
+		`^hv: power-off status=0$`)
+	m := regexp.MustCompile(`(?m)^d2\.hello: slept (\d+) ms$`).FindStringSubmatch(res.Serial)
+	if m == nil {
+		t.Fatal("hello did not say how long it slept")
+	}
+	if ms, _ := strconv.Atoi(m[1]); ms > 60 {
+		t.Errorf("hello slept %d ms for 50 beside the console flood: the flood held the CPU", ms)
+	}
+	if n := len(regexp.MustCompile(`(?m)^d1\.flood: x{999}$`).FindAllString(res.Serial, -1)); n != 48 {
+		t.Errorf("%d of the flood's 48 lines arrived", n)
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
+	"time"
 
 	"tamavisor/abi"
 	"tamavisor/domains/board"
@@ -257,4 +259,28 @@ func regNames(bad uint64) string {
 		}
 	}
 	return strings.Join(names, " ")
+}
+
+// consoleFlood writes lines of 1000 bytes with console_io, one hypercall
+// each, as fast as the hypervisor takes them, and says how long it took.
+func consoleFlood(cmdline string) int {
+	f := strings.Fields(cmdline)
+	n, err := 0, error(nil)
+	if len(f) == 2 {
+		n, err = strconv.Atoi(f[1])
+	}
+	if len(f) != 2 || err != nil || n <= 0 {
+		fmt.Println("consoleflood: usage: consoleflood N")
+		return 1
+	}
+	line := []byte(strings.Repeat("x", 999) + "\n")
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if r := call(xen.HypercallConsoleIO, xen.ConsoleIOWrite, uint64(len(line)), addr(&line[0])); r != int64(len(line)) {
+			fmt.Printf("consoleflood: write %d = %d\n", i, r)
+			return 1
+		}
+	}
+	fmt.Printf("consoleflood: %d lines of 1000 bytes written in %d ms\n", n, time.Since(start).Milliseconds())
+	return 0
 }

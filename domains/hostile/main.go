@@ -20,6 +20,9 @@
 //	        domains (and make hypercalls), and check that every register
 //	        still holds it: two such domains must not see each other's
 //	        patterns, nor the hypervisor's values
+//	consoleflood N  write N lines of 1000 bytes with console_io as fast as
+//	        the hypervisor takes them: on a serial line that cannot keep
+//	        up, only this domain may wait for it
 //	usercall  make hypercalls from CPL 3 (user mode, entered with SYSRET):
 //	        each must get -EPERM, the one the exit path answers in
 //	        assembly at CPL 0 (xen_version) too, and the domain goes on
@@ -80,6 +83,8 @@ func main() {
 		fmt.Println("FAIL: no single-step trap")
 	case strings.HasPrefix(mode, "regs"):
 		os.Exit(regsIntact(board.Cmdline()))
+	case strings.HasPrefix(mode, "consoleflood"):
+		os.Exit(consoleFlood(mode))
 	case mode == "usercall":
 		os.Exit(userCalls())
 	case mode == "panic":
@@ -100,7 +105,7 @@ func main() {
 		}
 		os.Exit(n)
 	default:
-		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, cpuidspin, cpuidstep, regs SEED, usercall, panic, exit=N, domctl, badargs, storeflood, heapchurn)\n", mode)
+		fmt.Printf("unknown mode %q (ept, vmxon, msr, spin, cpuidspin, cpuidstep, regs SEED, consoleflood N, usercall, panic, exit=N, domctl, badargs, storeflood, heapchurn)\n", mode)
 		os.Exit(1)
 	}
 	os.Exit(1)
