@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"tamavisor/abi"
 	"tamavisor/console"
 	"tamavisor/vmx"
 	"tamavisor/xen"
@@ -149,5 +150,32 @@ func TestConsoleQuota(t *testing.T) {
 	}
 	if !strings.Contains(u.out.String(), "d2.quiet: still heard\n") {
 		t.Error("the other domain's line did not reach the UART")
+	}
+}
+
+// dom0 relaying a domain's console ring is held to that domain's share of
+// the queue: past it, the write is -EAGAIN (dom0 keeps the bytes and tries
+// again; it must not wait, it serves every domain).
+func TestConsoleRelayShare(t *testing.T) {
+	w, d0, d1, _ := newDom0World(t)
+	u := &busyUART{busy: true}
+	w.h.Console = console.NewQueued(u, 256<<10, func() { u.busy = false })
+	d1.d.Console = w.h.Console.Logger(d1.d.Label())
+	line := []byte(strings.Repeat("r", 1000) + "\n")
+	d0.write(t, 0x6000, line)
+	relayed, r := 0, int64(0)
+	for i := 0; i < 64; i++ {
+		if r = d0.domctl(t, abi.OpConsoleWrite, 1, 0x6000, uint64(len(line))); r != int64(len(line)) {
+			break
+		}
+		relayed += len(line)
+	}
+	if r != -xen.EAGAIN || relayed > consoleQuota || relayed < consoleQuota/2 {
+		t.Fatalf("relayed %d bytes, then %d; want -EAGAIN within the %d-byte share", relayed, r, consoleQuota)
+	}
+	u.busy = false
+	w.h.Console.Pump()
+	if r := d0.domctl(t, abi.OpConsoleWrite, 1, 0x6000, uint64(len(line))); r != int64(len(line)) {
+		t.Errorf("after the UART drained, the relay = %d", r)
 	}
 }

@@ -100,7 +100,14 @@ func (h *Hypervisor) domctl(v *VCPU, op uint64, a [5]uint64) int64 {
 		if err != nil {
 			return faultErrno(err)
 		}
-		d.Console.Write(b)
+		// The domain's output, relayed: its share of the console's
+		// queue applies as to its own console_io writes. dom0 keeps
+		// the bytes and tries again (it must not wait: it serves every
+		// domain).
+		if !h.consoleFits(d, consoleNeed(d, b)) {
+			return errno(xen.EAGAIN)
+		}
+		h.consoleWrite(d, b)
 		return int64(a[3])
 	}
 	return errno(xen.ENOSYS)

@@ -66,8 +66,13 @@ func (h *Hypervisor) Run() {
 			if slice != 0 && (until == 0 || now+slice < until) {
 				until = now + slice // a capped domain waits for the next period
 			}
-			if h.Console.Queued() > 0 && (until == 0 || now+h.pumpTicks < until) {
-				until = now + h.pumpTicks // the UART takes the next bytes
+			if h.Console.Queued() > 0 || h.consoleWaiters > 0 {
+				// The UART takes the next bytes, or a vCPU waiting for
+				// room in the queue may go on: never a stall.
+				next := max(h.nextPump, now+1)
+				if until == 0 || next < until {
+					until = next
+				}
 			}
 			if until == 0 {
 				h.stalled()
@@ -233,8 +238,9 @@ func (h *Hypervisor) runSlice(v *VCPU, slice uint64) {
 		if v.Timer != 0 && v.Timer < end {
 			end = v.Timer
 		}
-		if h.Console.Queued() > 0 {
-			// Feed the UART when it is due, and come back for it.
+		if h.Console.Queued() > 0 || h.consoleWaiters > 0 {
+			// Feed the UART and wake its waiters when it is due, and
+			// come back for it.
 			if now >= h.nextPump {
 				h.pumpConsole(now)
 			}

@@ -117,10 +117,10 @@ func TestBochsDomains(t *testing.T) {
 		t.Errorf("hello's statistics on demand showed more than its own: %q", m)
 	}
 	// A guest kept running and finished after the EPT violation ended
-	// another; hello's sleep ended, and it ran on, while the spinner
-	// spun (the preemption timer took the CPU back from it).
+	// another. (That the spinner was preempted, its stats say below; the
+	// order of console lines says little about it now that lines wait in
+	// the console's queue.)
 	inOrder(t, res, `^hv: d2\.ept: EPT violation`, `^d1\.hello: allocated`, `^hv: d1\.hello: shut down: poweroff`)
-	inOrder(t, res, `^d5\.spin: hostile: mode "spin"`, `^d1\.hello: slept`, `^hv: d5\.spin: stopped`)
 	// The two register checkers ran at the same time.
 	inOrder(t, res, `^d13\.regs2: hostile: mode`, `^d12\.regs1: regs: 18 rounds`)
 	// The single-step trap came right after the emulated CPUID, not one

@@ -25,6 +25,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -37,6 +38,7 @@ import (
 	"tamavisor/domains/guest"
 	"tamavisor/hv/evtchn"
 	"tamavisor/hv/grant"
+	"tamavisor/xen"
 	"tamavisor/xen/ring"
 	"tamavisor/xen/xenstore"
 )
@@ -391,6 +393,7 @@ func (d *dom0) serveStore(b *backend) {
 func (d *dom0) serveConsole(b *backend) {
 	defer b.done.Done()
 	buf := make([]byte, 2048)
+	var pending []byte // read from the ring, not yet printed
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -401,16 +404,26 @@ func (d *dom0) serveConsole(b *backend) {
 		case <-tick.C:
 		}
 		for {
-			n, err := b.console.Read(buf)
-			if err != nil {
-				fmt.Printf("dom0: d%d: its console ring is broken: %v\n", b.info.ID, err)
-				return
+			if len(pending) == 0 {
+				n, err := b.console.Read(buf)
+				if err != nil {
+					fmt.Printf("dom0: d%d: its console ring is broken: %v\n", b.info.ID, err)
+					return
+				}
+				if n == 0 {
+					break
+				}
+				pending = buf[:n]
+				d.ev.Send(b.consPort) // room again
 			}
-			if n == 0 {
-				break
+			if err := guest.ConsoleWriteFor(guest.DomID(b.info.ID), pending); err != nil {
+				var e *guest.Error
+				if errors.As(err, &e) && e.Errno == xen.EAGAIN {
+					break // the serial line is behind: the same bytes at the next tick
+				}
+				fmt.Printf("dom0: d%d: printing its console: %v\n", b.info.ID, err)
 			}
-			guest.ConsoleWriteFor(guest.DomID(b.info.ID), buf[:n])
-			d.ev.Send(b.consPort) // room again
+			pending = nil
 		}
 	}
 }

@@ -218,7 +218,8 @@ func (r Rendezvous) Publish(name string, v ...uint64) error {
 }
 
 // Expect creates a key the other end (domain from) will publish, empty and
-// owned by this domain, with read and write access for from. A key goes
+// owned by this domain, with read and write access for from; call it before
+// the other end can publish (it empties the key). A key goes
 // with the domain that owns it (the store removes a released domain's
 // nodes, as xenstored does): a key the other end created itself could be
 // gone, its domain ended, before this end reads it. Await waits for a
