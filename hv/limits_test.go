@@ -24,12 +24,7 @@ func TestEPTTableLimit(t *testing.T) {
 // (-EBUSY), and the grant mapping stays usable and unmappable.
 func TestAddToPhysmapOverGrantMapping(t *testing.T) {
 	w, d1, d2, _ := newGrantWorld(t)
-	d1.grantAccess(t, 8, 2, grantedGFN, gtfPermitAccess)
-	at := grantMapAt(d2, 0)
-	st, handle := d2.mapGrant(t, 1, 8, at, gntmapHostMap)
-	if st != grant.Okay {
-		t.Fatalf("map: %v", st)
-	}
+	at, handle := mapGranted(t, d1, d2)
 	if r := d2.addToPhysmap(t, xen.DomIDSelf, 0, 0, at>>12); r != -xen.EBUSY {
 		t.Errorf("add_to_physmap(shared_info) over the grant mapping = %d, want %d", r, -xen.EBUSY)
 	}
@@ -47,12 +42,7 @@ func TestAddToPhysmapOverGrantMapping(t *testing.T) {
 // again once the grant is unmapped.
 func TestAddToPhysmapOverPinnedGrant(t *testing.T) {
 	w, d1, d2, _ := newGrantWorld(t)
-	d1.grantAccess(t, 8, 2, grantedGFN, gtfPermitAccess)
-	at := grantMapAt(d2, 0)
-	st, handle := d2.mapGrant(t, 1, 8, at, gntmapHostMap)
-	if st != grant.Okay {
-		t.Fatalf("map: %v", st)
-	}
+	at, handle := mapGranted(t, d1, d2)
 	if r := d1.addToPhysmap(t, xen.DomIDSelf, xen.MapSpaceSharedInfo, 0, grantedGFN); r != -xen.EBUSY {
 		t.Errorf("add_to_physmap(shared_info) over a pinned granted page = %d, want %d", r, -xen.EBUSY)
 	}

@@ -478,17 +478,25 @@ func newGrantWorld(tb testing.TB) (*world, *testEnv, *testEnv, []byte) {
 	return w, d1, d2, pattern
 }
 
+// mapGranted has d1 grant d2 its page (ref 8, read and write) and d2 map it
+// at grantMapAt(d2, 0); it returns where and the handle.
+func mapGranted(tb testing.TB, d1, d2 *testEnv) (at uint64, handle uint32) {
+	tb.Helper()
+	d1.grantAccess(tb, 8, 2, grantedGFN, gtfPermitAccess)
+	at = grantMapAt(d2, 0)
+	st, handle := d2.mapGrant(tb, 1, 8, at, gntmapHostMap)
+	if st != grant.Okay {
+		tb.Fatalf("map_grant_ref = %v", st)
+	}
+	return at, handle
+}
+
 // d1 grants a page of its RAM to d2; d2 maps it above its RAM: both see
 // the same frame, the grant entry shows it in use; unmap ends it, a second
 // unmap is GNTST_bad_handle.
 func TestGrantMapShares(t *testing.T) {
 	w, d1, d2, pattern := newGrantWorld(t)
-	d1.grantAccess(t, 8, 2, grantedGFN, gtfPermitAccess)
-	g := grantMapAt(d2, 0)
-	st, h := d2.mapGrant(t, 1, 8, g, gntmapHostMap)
-	if st != grant.Okay {
-		t.Fatalf("map_grant_ref = %v", st)
-	}
+	g, h := mapGranted(t, d1, d2)
 	if f := d1.grantFlags(t, 8); f != gtfPermitAccess|gtfReading|gtfWriting {
 		t.Errorf("grant entry flags %#x while mapped writable, want permit_access|reading|writing", f)
 	}
@@ -687,12 +695,7 @@ func TestGrantMapRefused(t *testing.T) {
 // Unmap requests that name the mapping wrongly.
 func TestGrantUnmapErrors(t *testing.T) {
 	w, d1, d2, _ := newGrantWorld(t)
-	d1.grantAccess(t, 8, 2, grantedGFN, gtfPermitAccess)
-	g := grantMapAt(d2, 0)
-	st, h := d2.mapGrant(t, 1, 8, g, gntmapHostMap)
-	if st != grant.Okay {
-		t.Fatal(st)
-	}
+	g, h := mapGranted(t, d1, d2)
 	if st := d2.unmapGrant(t, g+mem4K, h); st != grant.GeneralError {
 		t.Errorf("unmap at another address = %v, want GNTST_general_error", st)
 	}
@@ -820,12 +823,7 @@ func (w *world) isFree(hpa uint64) bool {
 // unmaps it; every other frame returns at once.
 func TestGrantGranterDestroyedWhileMapped(t *testing.T) {
 	w, d1, d2, pattern := newGrantWorld(t)
-	d1.grantAccess(t, 8, 2, grantedGFN, gtfPermitAccess)
-	g := grantMapAt(d2, 0)
-	st, h := d2.mapGrant(t, 1, 8, g, gntmapHostMap)
-	if st != grant.Okay {
-		t.Fatal(st)
-	}
+	g, h := mapGranted(t, d1, d2)
 	frame := d1.hpa(t, grantedGFN<<12)
 	free := w.free()
 	w.destroy(t, d1)
