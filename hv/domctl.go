@@ -104,10 +104,9 @@ func (h *Hypervisor) domctl(v *VCPU, op uint64, a [5]uint64) int64 {
 		// queue applies as to its own console_io writes. dom0 keeps
 		// the bytes and tries again (it must not wait: it serves every
 		// domain).
-		if !h.consoleFits(d, consoleNeed(d, b)) {
+		if _, ok := h.consoleWrite(d, b); !ok {
 			return errno(xen.EAGAIN)
 		}
-		h.consoleWrite(d, b)
 		return int64(a[3])
 	}
 	return errno(xen.ENOSYS)

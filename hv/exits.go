@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"tamavisor/console"
 	"tamavisor/ept"
 	"tamavisor/vmx"
 	"tamavisor/xen"
@@ -290,9 +289,9 @@ const (
 	com1LSR = com1 + 5
 )
 
-// com1Need is the queue space a byte written to COM1 may need: it may end
-// a line of console.MaxLine bytes, which gets the domain's label.
-func com1Need(d *Domain) int { return console.MaxLine + len(d.Console.Source()) + 3 }
+// com1Newline is the byte that needs the most room when written to COM1
+// (consoleNeed): it may end a line of console.MaxLine bytes.
+var com1Newline = []byte{'\n'}
 
 // handleIO emulates port I/O for a domain that owns no device: COM1's
 // output, and otherwise nothing (reads return all ones, as from an empty
@@ -312,7 +311,7 @@ func handleIO(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 			// console's queue has room for a line; busy otherwise, as
 			// a UART whose line is slow.
 			val = 0
-			if h.consoleFits(d, com1Need(d)) {
+			if h.consoleFits(d, consoleNeed(d, com1Newline)) {
 				val = 0x60
 			}
 		}
@@ -327,9 +326,7 @@ func handleIO(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 		case q.Port == com1 && d.lcr&0x80 == 0: // THR when DLAB is clear
 			// Written while LSR said busy, the byte is lost, as a real
 			// UART's overrun loses it.
-			if h.consoleFits(d, com1Need(d)) {
-				h.consoleWrite(d, []byte{val})
-			}
+			h.consoleWrite(d, []byte{val})
 		case q.Port == com1LCR:
 			d.lcr = val
 		}

@@ -72,11 +72,9 @@ func handleVMCALL(h *Hypervisor, v *VCPU, r vmx.ExitReason) {
 	}
 	if ret == retryHypercall {
 		// Not done yet: RIP stays on the VMCALL, RAX on the hypercall
-		// number, and the vCPU waits; woken, it makes the call again
-		// (as Xen's hypercall continuations do).
+		// number, and the vCPU waits for what the handler named; woken,
+		// it makes the call again (as Xen's hypercall continuations do).
 		v.Dom.Stats.Hypercalls--
-		v.consoleWait = true
-		h.consoleWaiters++
 		h.block(v)
 		return
 	}
@@ -149,7 +147,8 @@ func faultErrno(err error) int64 {
 const maxConsoleWrite = 4096
 
 // retryHypercall is what a handler returns for a call that must wait and
-// be made again (no hypercall returns it: it is below every errno).
+// be made again, having said what wakes the vCPU (no hypercall returns it:
+// it is below every errno).
 const retryHypercall = math.MinInt64
 
 // consoleQuota bounds how much of one domain's output may wait in the
@@ -183,9 +182,14 @@ func (h *Hypervisor) consoleWaiting(d *Domain) int {
 	return d.consoleOwn
 }
 
-// consoleWrite writes a domain's output to its console and notes what of
-// it went into the queue (a partial line waits in the domain's logger).
-func (h *Hypervisor) consoleWrite(d *Domain, b []byte) {
+// consoleWrite writes a domain's output to its console if it fits now
+// (consoleFits), noting what of it went into the queue (a partial line
+// waits in the domain's logger); otherwise it writes nothing and returns
+// the room the output needs.
+func (h *Hypervisor) consoleWrite(d *Domain, b []byte) (need int, ok bool) {
+	if need = consoleNeed(d, b); !h.consoleFits(d, need) {
+		return need, false
+	}
 	c := h.Console
 	before := c.Sent() + uint64(c.Queued())
 	d.Console.Write(b)
@@ -193,6 +197,7 @@ func (h *Hypervisor) consoleWrite(d *Domain, b []byte) {
 		d.consoleOut = append(d.consoleOut, consoleSpan{end: after, n: int(after - before)})
 		d.consoleOwn += int(after - before)
 	}
+	return need, true
 }
 
 // consoleNeed is the queue space a console write of b needs at most: its
@@ -223,11 +228,11 @@ func (h *Hypervisor) consoleIO(v *VCPU, cmd, count, buf uint64) int64 {
 		// The serial line is slow and shared: a write the console's
 		// queue cannot take now waits, in its own vCPU, rather than
 		// hold the CPU while the UART catches up.
-		if need := consoleNeed(v.Dom, b); !h.consoleFits(v.Dom, need) {
-			v.consoleNeed = need
+		if need, ok := h.consoleWrite(v.Dom, b); !ok {
+			v.consoleWait, v.consoleNeed = true, need
+			h.consoleWaiters++
 			return retryHypercall
 		}
-		h.consoleWrite(v.Dom, b)
 		return int64(count)
 	case xen.ConsoleIORead:
 		// The console's input is the privileged domain's (Xen:

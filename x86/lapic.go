@@ -36,9 +36,10 @@ type DeadlineTimer struct {
 }
 
 // NewDeadlineTimer programs the local APIC timer of this CPU for
-// TSC-deadline interrupts on WakeVector. It fails when the CPU lacks the
-// mode or the local APIC is disabled or in x2APIC mode; the caller then
-// polls instead of halting.
+// TSC-deadline interrupts on WakeVector, whose handler HandleInterrupts
+// installed (call it first). It fails when the CPU lacks the mode or the
+// local APIC is disabled or in x2APIC mode; the caller then polls instead of
+// halting.
 func NewDeadlineTimer() (*DeadlineTimer, error) {
 	if _, _, ecx, _ := CPUID(1, 0); ecx&cpuid1TSCDeadline == 0 {
 		return nil, errors.New("the CPU has no TSC-deadline timer (CPUID.01H:ECX[24])")
@@ -50,11 +51,10 @@ func NewDeadlineTimer() (*DeadlineTimer, error) {
 	case base&apicBaseX2APIC != 0:
 		return nil, errors.New("the local APIC is in x2APIC mode, which this timer does not drive")
 	}
-	t := &DeadlineTimer{base: uintptr(base &^ 0xfff & (1<<52 - 1))}
-	if err := setGate(WakeVector, wakeInterruptAddr()); err != nil {
-		return nil, err
+	if lapicEOI == 0 {
+		return nil, errors.New("no handler for the timer's interrupt: HandleInterrupts has not run")
 	}
-	lapicEOI = uint64(t.base) + lapicEOIReg
+	t := &DeadlineTimer{base: uintptr(lapicBase)}
 	t.write(lapicSVR, t.read(lapicSVR)|svrEnable)
 	// SDM Vol. 3A 11.5.4.1: the mode is set before IA32_TSC_DEADLINE is
 	// written; the timer is disarmed until then.
